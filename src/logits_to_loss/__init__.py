@@ -1,0 +1,35 @@
+"""Logits to Loss: the NumPy reference library of the course.
+
+One module per concept; every public function is exported here. The class axis is
+last (``(..., V)``) and names follow PyTorch (``cross_entropy``, ``ignore_index=-100``).
+"""
+
+from .cross_entropy import cross_entropy, cross_entropy_grad, nll_loss
+from .information import entropy, kl_divergence
+from .perplexity import bits_per_character, perplexity
+from .sampling import min_p_filter, sample, top_k_filter, top_p_filter
+from .sequences import attention_weights, causal_mask, next_token_pairs, sequence_cross_entropy
+from .softmax import log_softmax, logsumexp, naive_softmax, softmax
+
+__all__ = [
+    "attention_weights",
+    "bits_per_character",
+    "causal_mask",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "entropy",
+    "kl_divergence",
+    "log_softmax",
+    "logsumexp",
+    "min_p_filter",
+    "naive_softmax",
+    "next_token_pairs",
+    "nll_loss",
+    "perplexity",
+    "sample",
+    "sequence_cross_entropy",
+    "softmax",
+    "top_k_filter",
+    "top_p_filter",
+]
+__version__ = "0.1.0"
