@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, as_logits
+from ._validate import as_float_array, as_logits, compute_dtype
 from .softmax import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -76,6 +76,11 @@ def _as_target(target: object, logits: np.ndarray, ignore_index: int) -> _IndexT
                 f"target is float with shape {t.shape}, so it is read as class probabilities, which must "
                 f"match logits {logits.shape}; for class indices pass an integer array of shape {logits.shape[:-1]}"
             )
+        if ignore_index >= 0:  # as torch: a class that could be ignored is meaningless for probabilities
+            raise ValueError(
+                f"ignore_index={ignore_index} is not supported for class-probability targets (a probability "
+                "target has no class to skip); leave ignore_index at its default"
+            )
         if np.isnan(t).any():
             raise ValueError("target contains NaN")
         return t.astype(logits.dtype, copy=False)
@@ -111,7 +116,8 @@ def _prepare(logits, target, weight, ignore_index, reduction, label_smoothing) -
 def _mean_denominator(prep: _Prepared) -> float:
     """torch's mean divides by the summed target weights (index targets) or the row count (probabilities)."""
     if isinstance(prep.target, _IndexTarget):
-        denominator = float(_index_weights(prep.target, prep.w).sum())
+        weights = _index_weights(prep.target, prep.w)
+        denominator = float(weights.sum(dtype=compute_dtype(weights.dtype)))
     else:
         denominator = float(prep.logits.size // prep.logits.shape[-1])
     if denominator == 0:
@@ -139,8 +145,9 @@ def _losses(prep: _Prepared, log_probs: np.ndarray) -> np.ndarray:
 def _reduce_losses(losses: np.ndarray, prep: _Prepared, reduction: str) -> np.ndarray:
     if reduction == "none":
         return losses
-    total = losses.sum()
-    return total if reduction == "sum" else total / _mean_denominator(prep)
+    total = losses.sum(dtype=compute_dtype(losses.dtype))  # float16 losses are summed in float32
+    out = total if reduction == "sum" else total / _mean_denominator(prep)
+    return out.astype(losses.dtype)
 
 
 def nll_loss(

@@ -74,7 +74,9 @@ def logsumexp(logits: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.
     m = work.max(axis=axis, keepdims=True)
     check_no_nan_rows(m, "logits")
     shift = np.where(np.isfinite(m), m, 0)  # an infinite max is not a usable shift
-    with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice is the right answer
+    # log(0) = -inf for an all -inf slice is the right answer; a +inf max (shift 0) makes
+    # exp overflow to inf for large finite entries, and +inf is the right answer there too
+    with np.errstate(divide="ignore", over="ignore"):
         out = np.log(np.exp(work - shift).sum(axis=axis, keepdims=True)) + shift
     if not keepdims:
         out = np.squeeze(out, axis=axis)

@@ -1,0 +1,84 @@
+"""The explorer pattern: sliders on the left, one matplotlib figure that is redrawn in place.
+
+An explorer keeps one :class:`matplotlib.figure.Figure` for its whole life. ``update``
+computes the numbers (returned as a dict, so tests can call it headless), moves the
+existing artists, and re-renders the figure into a single ``ipywidgets.Image``: no new
+figure, no flicker, and no dependency on a notebook matplotlib backend.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Mapping
+
+from matplotlib.figure import Figure
+
+
+class Explorer:
+    """Subclasses set ``controls`` (name -> widget factory args) and implement ``compute`` and ``draw``."""
+
+    def __init__(self, figsize: tuple[float, float] = (8.0, 3.4)) -> None:
+        self.fig = Figure(figsize=figsize, layout="constrained")
+        self.values: dict[str, Any] = dict(self.defaults())
+        self.state: dict[str, Any] = {}
+        self._image = None
+        self._widget = None
+        self.setup(self.fig)
+        self.update()
+
+    # -- to implement ---------------------------------------------------------
+    def defaults(self) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def make_controls(self) -> dict:
+        """name -> ipywidget, the names matching :meth:`defaults`."""
+        raise NotImplementedError
+
+    def setup(self, fig: Figure) -> None:
+        """Create the axes and artists once."""
+        raise NotImplementedError
+
+    def compute(self, **values: Any) -> dict[str, Any]:
+        """Pure numbers for the current control values."""
+        raise NotImplementedError
+
+    def draw(self, state: Mapping[str, Any]) -> None:
+        """Move the existing artists to show ``state``."""
+        raise NotImplementedError
+
+    # -- shared machinery -----------------------------------------------------
+    def update(self, **values: Any) -> dict[str, Any]:
+        """Set some control values, recompute, redraw in place; returns the computed numbers."""
+        unknown = set(values) - set(self.values)
+        if unknown:
+            raise ValueError(f"unknown control(s) {sorted(unknown)}; the controls are {sorted(self.values)}")
+        self.values.update(values)
+        self.state = self.compute(**self.values)
+        self.draw(self.state)
+        if self._image is not None:
+            self._image.value = self.png()
+        return self.state
+
+    def png(self) -> bytes:
+        """The figure rendered as PNG bytes."""
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=90)
+        return buf.getvalue()
+
+    def widget(self):
+        """Controls and figure as one ipywidgets box (built once, reused on every display)."""
+        if self._widget is None:
+            import ipywidgets as w
+
+            controls = self.make_controls()
+            for name, control in controls.items():
+                control.value = self.values[name]
+                control.observe(lambda change, name=name: self.update(**{name: change["new"]}), names="value")
+            self._image = w.Image(value=self.png(), format="png")
+            self._widget = w.HBox([w.VBox(list(controls.values())), self._image])
+        return self._widget
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget())
