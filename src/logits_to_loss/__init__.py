@@ -4,7 +4,8 @@ One module per concept; every public function is exported here. The class axis i
 last (``(..., V)``) and names follow PyTorch (``cross_entropy``, ``ignore_index=-100``).
 """
 
-from .cross_entropy import cross_entropy, cross_entropy_grad, nll_loss
+from .cross_entropy import cross_entropy, cross_entropy_grad, label_smoothed_targets, nll_loss
+from .gradcheck import compare_gradients, numerical_gradient
 from .information import entropy, kl_divergence
 from .perplexity import bits_per_character, perplexity
 from .sampling import min_p_filter, sample, top_k_filter, top_p_filter
@@ -15,16 +16,19 @@ __all__ = [
     "attention_weights",
     "bits_per_character",
     "causal_mask",
+    "compare_gradients",
     "cross_entropy",
     "cross_entropy_grad",
     "entropy",
     "kl_divergence",
+    "label_smoothed_targets",
     "log_softmax",
     "logsumexp",
     "min_p_filter",
     "naive_softmax",
     "next_token_pairs",
     "nll_loss",
+    "numerical_gradient",
     "perplexity",
     "sample",
     "sequence_cross_entropy",

@@ -226,3 +226,20 @@ def cross_entropy_grad(
     if reduction == "mean":
         grad /= _mean_denominator(prep)
     return grad.astype(prep.logits.dtype, copy=False)
+
+
+def label_smoothed_targets(targets: np.ndarray, num_classes: int, eps: float) -> np.ndarray:
+    """Soft targets ``(1 - eps) * onehot(targets) + eps / V``, shape ``targets.shape + (V,)``.
+
+    ``cross_entropy(logits, label_smoothed_targets(t, V, eps))`` equals
+    ``cross_entropy(logits, t, label_smoothing=eps)``. Chapter 3 (``03-cross-entropy``).
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
+        raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}")
+    _check_options(int(num_classes), np.dtype(np.float64), None, "mean", eps)
+    t = _index_target(np.asarray(targets), np.asarray(targets).shape + (int(num_classes),), ignore_index=-100)
+    if not t.valid.all():
+        raise ValueError("targets contains ignore_index (-100); smoothed targets need a class for every row")
+    onehot = np.zeros(t.safe.shape + (int(num_classes),))
+    np.put_along_axis(onehot, t.safe[..., None], 1.0, axis=-1)
+    return (1 - eps) * onehot + eps / num_classes

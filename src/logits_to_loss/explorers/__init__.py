@@ -1,9 +1,6 @@
 """Interactive explorers (ipywidgets + matplotlib), one module per chapter.
 
-Display one with a single call in a notebook (``SoftmaxExplorer()`` as the last line of a
-cell); call ``.update(name=value)`` to drive it headless, as the tests do.
+A notebook imports its chapter's explorer (``from logits_to_loss.explorers.softmax import
+SoftmaxExplorer``) and shows it by making it the last expression of a cell. Every explorer
+can be driven headless with ``.update(name=value)``, which returns the numbers it shows.
 """
-
-from .softmax import SoftmaxExplorer
-
-__all__ = ["SoftmaxExplorer"]
