@@ -16,12 +16,12 @@ from .softmax import softmax
 
 
 def top_k_filter(logits: np.ndarray, k: int) -> np.ndarray:
-    """Keep the ``k`` largest logits per row (ties with the k-th are kept), the rest to ``-inf``."""
+    """Keep the ``k`` largest logits per row (ties with the k-th are kept), the rest to ``-inf``. Chapter 5 (``05-sampling``)."""
     logits = as_logits(logits)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ValueError(f"k must be an int >= 1, got {k!r}")
     k = min(int(k), logits.shape[-1])
-    kth = np.partition(logits, -k, axis=-1)[..., -k : -k + 1]  # (..., 1) the k-th largest
+    kth = np.partition(logits, -k, axis=-1)[..., -k, None]  # (..., 1) the k-th largest
     return np.where(logits >= kth, logits, -np.inf).astype(logits.dtype)
 
 
@@ -29,7 +29,8 @@ def top_p_filter(logits: np.ndarray, p: float) -> np.ndarray:
     """Nucleus filter: keep the smallest set of top tokens whose probability mass reaches ``p``.
 
     The token that crosses ``p`` is kept (a token goes only if the mass before it has
-    already reached ``p``), so at least one token always survives. Holtzman et al. 2020.
+    already reached ``p``), so at least one token always survives. Holtzman et al. 2020;
+    chapter 5 (``05-sampling``).
     """
     logits = as_logits(logits)
     p = check_probability(p, "p")
@@ -45,7 +46,10 @@ def top_p_filter(logits: np.ndarray, p: float) -> np.ndarray:
 
 
 def min_p_filter(logits: np.ndarray, p_min: float) -> np.ndarray:
-    """Keep tokens with probability at least ``p_min`` times the top token's: ``z_i >= max z + log p_min``."""
+    """Keep tokens with probability at least ``p_min`` times the top token's: ``z_i >= max z + log p_min``.
+
+    Chapter 5 (``05-sampling``).
+    """
     logits = as_logits(logits)
     p_min = check_probability(p_min, "p_min")
     threshold = logits.max(axis=-1, keepdims=True) + np.log(p_min)  # (..., 1)

@@ -17,7 +17,10 @@ from .softmax import softmax
 
 
 def next_token_pairs(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(inputs, targets) = (tokens[..., :-1], tokens[..., 1:])``: position t predicts token t+1."""
+    """``(inputs, targets) = (tokens[..., :-1], tokens[..., 1:])``: position t predicts token t+1.
+
+    Teacher forcing: one forward pass scores every position. Chapter 7 (``07-sequences``).
+    """
     tokens = np.asarray(tokens)
     if tokens.dtype.kind not in "iu":
         raise TypeError(f"tokens must be integer token ids, got dtype {tokens.dtype}")
@@ -45,7 +48,7 @@ def sequence_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.nda
 
 
 def causal_mask(T: int) -> np.ndarray:
-    """``(T, T)`` boolean lower-triangular mask: query t may attend to keys 0..t."""
+    """``(T, T)`` boolean lower-triangular mask: query t may attend to keys 0..t. Chapter 7 (``07-sequences``)."""
     if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
         raise ValueError(f"T must be an int >= 1 (the sequence length), got {T!r}")
     return np.tril(np.ones((T, T), dtype=bool))

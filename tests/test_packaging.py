@@ -1,0 +1,68 @@
+"""Setup files agree with each other: pyproject.toml, environment.yml (Binder), postBuild, README, .ci/run."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import logits_to_loss
+from course_helpers import ROOT
+
+CONDA_NAMES = {"torch": "pytorch-cpu"}  # conda-forge's CPU-only build of the same package
+CONDA_ONLY = {"python", "pip"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def _pyproject_names() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        reqs += [r for r in extra if not r.startswith(project["name"])]
+    return {CONDA_NAMES.get(_name(r), _name(r)) for r in reqs}
+
+
+def _environment_names() -> set[str]:
+    lines = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1].splitlines()
+    deps = [l.strip()[2:].split("#")[0] for l in lines if l.strip().startswith("- ")]
+    return {_name(d) for d in deps} - CONDA_ONLY
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    """Binder's environment.yml and pyproject.toml list the same packages (torch as pytorch-cpu)."""
+    assert _environment_names() == _pyproject_names()
+
+
+def test_environment_yml_uses_conda_forge_and_cpu_torch():
+    """conda-forge only, and a CPU-only torch that fits Binder."""
+    text = (ROOT / "environment.yml").read_text()
+    assert "- conda-forge" in text and "- pytorch\n" not in text and "pytorch-cpu" in text
+
+
+def test_torch_is_pinned_for_pip():
+    """pip's torch requirement is pinned, so no CUDA build is pulled in by a loose range."""
+    course = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["course"]
+    assert any(re.fullmatch(r"torch==[\d.]+", r) for r in course)
+
+
+def test_postbuild_installs_the_package():
+    """repo2docker installs environment.yml before the repo is copied, so postBuild installs the package."""
+    post = (ROOT / "postBuild").read_text()
+    assert post.startswith("#!") and "pip install" in post and "-e ." in post
+    assert (ROOT / "postBuild").stat().st_mode & 0o111
+
+
+def test_ci_runs_the_readme_test_command():
+    """.ci/run runs exactly the test command the README prints."""
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"^(python3 course\.py test)\b", readme, re.M).group(1)
+    assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_public_function_is_exported_and_documented():
+    """Everything in __all__ exists at the top level and its docstring names its chapter."""
+    for name in logits_to_loss.__all__:
+        doc = getattr(logits_to_loss, name).__doc__ or ""
+        assert re.search(r"[Cc]hapter \d", doc), f"{name}: docstring does not point to a chapter"
