@@ -90,7 +90,7 @@ class Quiz:
                     return
                 chosen[qid] = change["new"]
                 correct, why = self.feedback(qid, change["new"])
-                mark = "✅ Right" if correct else "❌ Not quite"
+                mark = "✓ Right" if correct else "✗ Not quite"
                 note.value = f"<b>{mark}.</b> {why}"
                 refresh_summary()
 
