@@ -312,7 +312,7 @@ def test_integer_and_list_inputs_are_promoted_to_float64():
     loss = cross_entropy([[3, 1, 0], [1, 0, -2]], [1, 1])
     assert np.asarray(loss).dtype == np.float64
     assert loss == cross_entropy(np.array([[3.0, 1.0, 0.0], [1.0, 0.0, -2.0]]), np.array([1, 1]))
-    assert float(loss) == pytest.approx((2.1698586 + 1.3490122) / 2, rel=1e-6)
+    assert float(loss) == pytest.approx((2.1698460 + 1.3490122) / 2, rel=1e-6)
     assert cross_entropy_grad([[3, 1, 0]], [1]).dtype == np.float64
     assert np.asarray(nll_loss(np.log([[0.5, 0.5]]).tolist(), [0])).dtype == np.float64
 
