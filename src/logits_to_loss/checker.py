@@ -101,7 +101,12 @@ def forbid_shortcuts(fn: Callable, exercise: str, banned: Sequence[str] = BANNED
                 pending.append(obj)  # follow the learner's own helpers
 
 
-def call(fn: Callable, case: Case, name: str) -> Any:
+IN_PLACE_HINT = (
+    "work on a new array (`z = x - x.max(...)`) so the caller's logits stay intact"
+)
+
+
+def call(fn: Callable, case: Case, name: str, in_place_hint: str = IN_PLACE_HINT) -> Any:
     """Call the learner's function on copies of the inputs; report crashes and in-place edits."""
     args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
     try:
@@ -119,8 +124,7 @@ def call(fn: Callable, case: Case, name: str) -> Any:
     for before, after in zip(case.args, args):
         if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
             raise CheckFailure(
-                f"{_describe(case, name)} changed its input in place (e.g. `x -= x.max()`); "
-                f"work on a new array (`z = x - x.max(...)`) so the caller's logits stay intact"
+                f"{_describe(case, name)} changed its input in place (e.g. `x -= x.max()`); {in_place_hint}"
             )
     return out
 
@@ -214,9 +218,10 @@ class Exercise:
         from_scratch: bool = True,
         rtol: float = 1e-5,
         atol: float = 1e-7,
+        in_place_hint: str = IN_PLACE_HINT,
     ) -> None:
         self.name, self.reference, self.parts, self.mistakes = name, reference, dict(parts), tuple(mistakes)
-        self.from_scratch, self.rtol, self.atol = from_scratch, rtol, atol
+        self.from_scratch, self.rtol, self.atol, self.in_place_hint = from_scratch, rtol, atol, in_place_hint
 
     def cases(self, part: str | None = None, seed: int | None = None) -> list[Case]:
         """The cases of one part (or of all), random ones drawn from ``seed`` (fresh when None)."""
@@ -229,7 +234,7 @@ class Exercise:
     def check_case(self, fn: Callable, case: Case) -> None:
         """Run one case and compare it with the reference."""
         expected = self.reference(*case.args, **case.kwargs)
-        got = call(fn, case, self.name)
+        got = call(fn, case, self.name, self.in_place_hint)
         compare(got, expected, case, self.name, mistakes=self.mistakes, rtol=self.rtol, atol=self.atol)
 
     def __call__(self, fn: Callable, part: str | None = None, extra: Iterable[Any] = (), seed: int | None = None) -> None:
