@@ -499,16 +499,6 @@ EXERCISES = {
 ALL_BUGS = [(name, mistake) for name, (_, bugs) in EXERCISES.items() for mistake in bugs]
 
 
-def _messages(exercise, fn, seed=0):
-    messages = []
-    for case in exercise.cases(seed=seed):
-        try:
-            exercise.check_case(fn, case)
-        except CheckFailure as failure:
-            messages.append(str(failure))
-    return messages
-
-
 def test_every_mistake_has_buggy_code():
     """Each catalogued Mistake is exercised by learner-style buggy code below and cites a §2 section."""
     assert {m.name for m in check.SOFTMAX_MISTAKES} == set(SOFTMAX_BUGS)
@@ -524,7 +514,7 @@ def test_mistake_is_named(exercise_name, mistake):
     """The buggy code fails the check, and at least one case names exactly this mistake."""
     exercise, bugs = EXERCISES[exercise_name]
     for seed in SEEDS:
-        messages = _messages(exercise, bugs[mistake], seed)
+        messages = exercise.failures(bugs[mistake], seed=seed)
         assert messages, f"{mistake}: passes every case"
         assert any(f": {mistake}. " in m for m in messages), f"{mistake} not named:\n" + "\n".join(messages)
 

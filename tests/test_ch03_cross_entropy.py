@@ -346,16 +346,6 @@ SMOOTHING_BUGS = {
 }
 
 
-def _messages(exercise, fn, seed=0):
-    messages = []
-    for case in exercise.cases(seed=seed):
-        try:
-            exercise.check_case(fn, case)
-        except CheckFailure as failure:
-            messages.append(str(failure))
-    return messages
-
-
 def test_every_mistake_has_buggy_code():
     """Each catalogued Mistake is exercised by learner-style buggy code below."""
     assert {m.name for m in check.MISTAKES} == set(CE_BUGS)
@@ -367,7 +357,7 @@ def test_every_mistake_has_buggy_code():
 def test_cross_entropy_mistake_is_named(name):
     """The buggy code fails the check, and at least one case names exactly this mistake."""
     for seed in SEEDS:
-        messages = _messages(check.cross_entropy, CE_BUGS[name], seed)
+        messages = check.cross_entropy.failures(CE_BUGS[name], seed=seed)
         assert messages, f"{name}: passes every case"
         assert any(f": {name}. " in m for m in messages), f"{name} not named:\n" + "\n".join(messages)
 
@@ -376,7 +366,7 @@ def test_cross_entropy_mistake_is_named(name):
 def test_smoothing_mistake_is_named(name):
     """The buggy label smoothing fails the check, and at least one case names exactly this mistake."""
     for seed in SEEDS:
-        messages = _messages(check.label_smoothed_targets, SMOOTHING_BUGS[name], seed)
+        messages = check.label_smoothed_targets.failures(SMOOTHING_BUGS[name], seed=seed)
         assert messages, f"{name}: passes every case"
         assert any(f": {name}. " in m for m in messages), f"{name} not named:\n" + "\n".join(messages)
 

@@ -421,16 +421,6 @@ NUMGRAD_BUGS = {
 }
 
 
-def _messages(exercise, fn, seed=0):
-    messages = []
-    for case in exercise.cases(seed=seed):
-        try:
-            exercise.check_case(fn, case)
-        except CheckFailure as failure:
-            messages.append(str(failure))
-    return messages
-
-
 def test_every_mistake_has_buggy_code():
     """Each catalogued Mistake is exercised by learner-style buggy code below, and points to a §4 section."""
     assert {m.name for m in check.MISTAKES} == set(GRAD_BUGS)
@@ -442,7 +432,7 @@ def test_every_mistake_has_buggy_code():
 def test_gradient_mistake_is_named(name):
     """The buggy gradient fails the check, and at least one case names exactly this mistake."""
     for seed in SEEDS:
-        messages = _messages(check.cross_entropy_grad, GRAD_BUGS[name], seed)
+        messages = check.cross_entropy_grad.failures(GRAD_BUGS[name], seed=seed)
         assert messages, f"{name}: passes every case"
         assert any(f": {name}. " in m for m in messages), f"{name} not named:\n" + "\n".join(messages)
 
@@ -451,7 +441,7 @@ def test_gradient_mistake_is_named(name):
 def test_numerical_gradient_mistake_is_named(name):
     """The buggy finite differences fail the check, and at least one case names exactly this mistake."""
     for seed in SEEDS:
-        messages = _messages(check.numerical_gradient, NUMGRAD_BUGS[name], seed)
+        messages = check.numerical_gradient.failures(NUMGRAD_BUGS[name], seed=seed)
         assert messages, f"{name}: passes every case"
         assert any(f": {name}. " in m for m in messages), f"{name} not named:\n" + "\n".join(messages)
 

@@ -237,6 +237,16 @@ class Exercise:
         got = call(fn, case, self.name, self.in_place_hint)
         compare(got, expected, case, self.name, mistakes=self.mistakes, rtol=self.rtol, atol=self.atol)
 
+    def failures(self, fn: Callable, part: str | None = None, seed: int | None = None) -> list[str]:
+        """The message of every failing case (no shortcut check): what a learner would read, case by case."""
+        messages = []
+        for case in self.cases(part, seed):
+            try:
+                self.check_case(fn, case)
+            except CheckFailure as failure:
+                messages.append(str(failure))
+        return messages
+
     def __call__(self, fn: Callable, part: str | None = None, extra: Iterable[Any] = (), seed: int | None = None) -> None:
         """Check ``fn`` on one part (or all) plus ``extra`` cases: a Case, an args tuple or one array."""
         if not callable(fn):

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_float_array, as_logits
+from ._validate import as_logits
 from .cross_entropy import cross_entropy
 from .softmax import softmax
 

@@ -17,7 +17,7 @@ from ..cross_entropy import cross_entropy as reference_cross_entropy
 from ..cross_entropy import cross_entropy_grad as reference_cross_entropy_grad
 from ..gradcheck import numerical_gradient as reference_numerical_gradient
 from ..quiz import Option, Question, Quiz
-from ..softmax import logsumexp, naive_softmax, softmax
+from ..softmax import naive_softmax, softmax
 
 # -- cross_entropy_grad: what each mistake returns -------------------------------------------------
 
