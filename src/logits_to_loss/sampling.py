@@ -86,7 +86,7 @@ def sample(
     else:
         rows = rows - rows.max(axis=-1, keepdims=True)
         rows /= temperature
-        for name, value, fn in (("top_k", top_k, top_k_filter), ("top_p", top_p, top_p_filter), ("min_p", min_p, min_p_filter)):
+        for value, fn in ((top_k, top_k_filter), (top_p, top_p_filter), (min_p, min_p_filter)):
             if value is not None:
                 rows = fn(rows, value)
         probs = softmax(rows)  # (N, V), renormalised over the kept tokens
