@@ -1,4 +1,4 @@
-"""top_k_filter, top_p_filter, min_p_filter and sample.
+"""top_k_filter, top_p_filter, min_p_filter, sample, softmax_with_temperature, sample_next, apply_repetition_penalty.
 
 The filters' definitions (exactly k, the smallest nucleus that reaches p including the
 token that crosses it, p_min times the top probability), batched rows, and seeded
@@ -12,8 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import stats
 
 from logits_to_loss import min_p_filter, sample, softmax, top_k_filter, top_p_filter
+from logits_to_loss.sampling import apply_repetition_penalty, sample_next, softmax_with_temperature
 
 PROPERTY = settings(max_examples=60, deadline=None)
 N_DRAWS = 20_000
@@ -168,13 +170,13 @@ def test_empirical_frequencies_for_batched_rows():
 @pytest.mark.parametrize(
     "options, allowed",
     [
-        (dict(top_k=1), [0]),  # greedy through top-k
-        (dict(top_k=2), [0, 1]),
-        (dict(top_p=0.6), [0, 1]),
-        (dict(min_p=0.5), [0, 1]),
-        (dict(top_k=3, top_p=0.81, min_p=0.7), [0]),
-        (dict(temperature=0.5, top_p=0.6), [0]),  # temperature first: probs become [0.68, 0.25, ...]
-        (dict(temperature=3.0, min_p=0.5), [0, 1, 2]),
+        ({"top_k": 1}, [0]),  # greedy through top-k
+        ({"top_k": 2}, [0, 1]),
+        ({"top_p": 0.6}, [0, 1]),
+        ({"min_p": 0.5}, [0, 1]),
+        ({"top_k": 3, "top_p": 0.81, "min_p": 0.7}, [0]),
+        ({"temperature": 0.5, "top_p": 0.6}, [0]),  # temperature first: probs become [0.68, 0.25, ...]
+        ({"temperature": 3.0, "min_p": 0.5}, [0, 1, 2]),
     ],
 )
 def test_filtered_out_tokens_are_never_drawn(options, allowed):
@@ -218,3 +220,121 @@ def test_sample_is_reproducible_with_a_seed():
 def test_sample_accepts_huge_logits_and_lists():
     assert sample([1e30, 0.0, -1e30], np.random.default_rng(0)) == 0
     assert sample(np.array([1000.0, 1000.0 + np.log(3.0)]), np.random.default_rng(0), size=8).shape == (8,)
+
+
+# --- softmax_with_temperature -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "temperature, expected",
+    [(0.5, [0.980, 0.018, 0.002]), (1.0, [0.844, 0.114, 0.042]), (2.0, [0.629, 0.231, 0.140])],
+)
+def test_temperature_figures_of_the_brief(temperature, expected):
+    probs = softmax_with_temperature([3.0, 1.0, 0.0], temperature)
+    np.testing.assert_allclose(probs, expected, atol=5e-4)
+    z = np.array([3.0, 1.0, 0.0]) / temperature
+    np.testing.assert_allclose(probs, np.exp(z) / np.exp(z).sum(), rtol=1e-14)  # softmax(z / T) by hand
+
+
+@PROPERTY
+@given(distinct_logits(), st.floats(0.05, 20.0))
+def test_temperature_keeps_the_ranking(logits, temperature):
+    probs = softmax_with_temperature(logits, temperature)
+    assert (np.diff(probs[np.argsort(logits)]) >= 0).all()  # a larger logit never gets less (ties by underflow)
+    assert probs[np.argmax(logits)] == probs.max()
+
+
+def test_temperature_limits_and_batches():
+    logits = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 2.5]])
+    np.testing.assert_allclose(softmax_with_temperature(logits, 1e-3), [[1, 0, 0], [0, 0, 1]], atol=1e-12)
+    np.testing.assert_allclose(softmax_with_temperature(logits, 1e6), np.full((2, 3), 1 / 3), atol=1e-5)
+    assert softmax_with_temperature(logits.astype(np.float32), 0.7).dtype == np.float32
+
+
+@pytest.mark.parametrize("temperature", [0, -1.0, np.inf, np.nan])
+def test_temperature_must_be_positive(temperature):
+    with pytest.raises(ValueError, match="temperature"):
+        softmax_with_temperature([1.0, 2.0], temperature)
+
+
+# --- sample_next ------------------------------------------------------------------------------
+
+
+def chi_square_below_threshold(draws, probs, p_value=1e-6):
+    """Pearson's chi-square of the draws against ``probs``, below its 1 - 1e-6 quantile (never flaky with a seed)."""
+    counts = np.bincount(draws.ravel(), minlength=probs.size)
+    expected = draws.size * probs
+    assert (counts[expected == 0] == 0).all(), "a token with probability 0 was drawn"
+    keep = expected > 0
+    chi2 = ((counts[keep] - expected[keep]) ** 2 / expected[keep]).sum()
+    return chi2 < stats.chi2.isf(p_value, df=keep.sum() - 1)
+
+
+def test_sample_next_is_sample_with_the_same_stream():
+    logits = np.random.default_rng(3).normal(size=(4, 6, 9))
+    for options in ({}, {"temperature": 0.7}, {"temperature": 1.3, "top_p": 0.8}, {"temperature": 0}):
+        first = sample_next(logits, np.random.default_rng(11), **options)
+        np.testing.assert_array_equal(first, sample(logits, np.random.default_rng(11), **options))
+        assert first.shape == (4, 6)
+
+
+@pytest.mark.parametrize("temperature, top_p", [(1.0, None), (0.5, None), (2.0, None), (1.0, 0.9), (2.0, 0.75)])
+def test_sample_next_draws_follow_the_tempered_nucleus(temperature, top_p):
+    logits = np.array([3.0, 1.0, 0.0, -1.0])
+    draws = sample_next(np.tile(logits, (N_DRAWS, 1)), np.random.default_rng(21), temperature, top_p)  # one per row
+    probs = softmax_with_temperature(logits, temperature)
+    if top_p is not None:
+        probs = softmax(top_p_filter(np.log(probs), top_p))
+    assert chi_square_below_threshold(draws, probs)
+    if temperature != 1.0:
+        assert not chi_square_below_threshold(draws, softmax(logits * temperature)), "multiplying by T is caught"
+
+
+# --- repetition penalty -----------------------------------------------------------------------
+
+
+def test_repetition_penalty_by_hand():
+    logits = np.array([2.0, -1.0, 0.5, -3.0, 0.0])
+    out = apply_repetition_penalty(logits, [0, 1, 1, 4], 2.0)
+    # seen 0 (positive: halved), 1 (negative: doubled), 4 (zero: unchanged); 2 and 3 unseen
+    np.testing.assert_array_equal(out, [1.0, -2.0, 0.5, -3.0, 0.0])
+    np.testing.assert_array_equal(apply_repetition_penalty(logits, [0, 1], 1.0), logits)
+    np.testing.assert_array_equal(apply_repetition_penalty(logits, np.array([], dtype=int), 2.0), logits)
+    np.testing.assert_array_equal(apply_repetition_penalty(logits, [], 2.0), logits)
+    assert apply_repetition_penalty([-np.inf, 1.0], [0], 1.5)[0] == -np.inf
+
+
+def test_repetition_penalty_per_row_and_shared_history():
+    logits = np.array([[1.0, 2.0, -1.0], [3.0, -2.0, 0.5]], dtype=np.float32)
+    out = apply_repetition_penalty(logits, np.array([[1, 1], [2, 0]]), 4.0)
+    np.testing.assert_array_equal(out, np.array([[1.0, 0.5, -1.0], [0.75, -2.0, 0.125]], dtype=np.float32))
+    assert out.dtype == np.float32
+    shared = apply_repetition_penalty(logits, [2], 2.0)
+    np.testing.assert_array_equal(shared, [[1.0, 2.0, -2.0], [3.0, -2.0, 0.25]])
+
+
+@PROPERTY
+@given(distinct_logits(), st.floats(1.0, 10.0), st.data())
+def test_repetition_penalty_only_lowers_seen_tokens(logits, penalty, data):
+    seen = data.draw(st.lists(st.integers(0, logits.size - 1), max_size=5))
+    out = apply_repetition_penalty(logits, np.array(seen, dtype=int), penalty)
+    assert (out <= logits).all()
+    unseen = ~np.isin(np.arange(logits.size), seen)
+    np.testing.assert_array_equal(out[unseen], logits[unseen])
+
+
+@pytest.mark.parametrize(
+    "previous, penalty, error, match",
+    [
+        ([0], 0.0, ValueError, "penalty"),
+        ([0], -1.2, ValueError, "penalty"),
+        ([0], "high", TypeError, "penalty"),
+        ([3], 1.2, ValueError, "previous_tokens"),
+        ([-1], 1.2, ValueError, "previous_tokens"),
+        ([0.0], 1.2, TypeError, "integer"),
+        ([[0], [1], [2]], 1.2, ValueError, "shape"),
+    ],
+)
+def test_repetition_penalty_bad_input(previous, penalty, error, match):
+    with pytest.raises(error, match=match):
+        apply_repetition_penalty(np.zeros((2, 3)), np.asarray(previous), penalty)

@@ -1,4 +1,4 @@
-"""next_token_pairs, sequence_cross_entropy, causal_mask and attention_weights.
+"""next_token_pairs, sequence_cross_entropy, causal_mask, attention_weights, masked_attention_weights, dpo_loss.
 
 Teacher forcing shifts the tokens by one; the masked sequence loss is the mean over the
 masked-in positions only (by hand and against torch's ignore_index); attention masks
@@ -14,7 +14,15 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logits_to_loss import attention_weights, causal_mask, cross_entropy, next_token_pairs, sequence_cross_entropy, softmax
+from logits_to_loss import (
+    attention_weights,
+    causal_mask,
+    cross_entropy,
+    next_token_pairs,
+    sequence_cross_entropy,
+    softmax,
+)
+from logits_to_loss.sequences import dpo_loss, masked_attention_weights
 
 PROPERTY = settings(max_examples=50, deadline=None)
 
@@ -56,7 +64,7 @@ def test_masked_sequence_loss_is_mean_over_masked_in_positions(seed, dtype):
     x = logits.astype(np.float64)
     lse = np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1)) + x.max(-1)
     per_position = lse - np.take_along_axis(x, targets[..., None], axis=-1)[..., 0]
-    tol = dict(rtol=1e-5) if dtype == np.float32 else dict(rtol=1e-12)
+    tol = {"rtol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12}
     np.testing.assert_allclose(loss, per_position[mask].sum() / mask.sum(), **tol)
     # torch: the same positions ignored with ignore_index
     V = logits.shape[-1]
@@ -153,3 +161,75 @@ def test_attention_keeps_float32():
     assert weights.dtype == np.float32
     np.testing.assert_allclose(weights[2], [1 / 3] * 3, rtol=1e-6)
     np.testing.assert_array_equal(weights[0], [1, 0, 0])
+
+
+# --- masked_attention_weights -----------------------------------------------------------------
+
+
+def test_masked_attention_weights_is_attention_weights_with_a_required_mask():
+    scores = np.random.default_rng(15).normal(size=(2, 5, 5))
+    mask = causal_mask(5)
+    np.testing.assert_array_equal(masked_attention_weights(scores, mask), attention_weights(scores, mask))
+    weights = masked_attention_weights(scores, mask)
+    assert (weights[:, ~mask] == 0).all()
+    np.testing.assert_allclose(weights[:, 1, :2], softmax(scores[:, 1, :2]), rtol=1e-14)
+    with pytest.raises(TypeError, match="mask is required"):
+        masked_attention_weights(scores, None)
+
+
+def test_fully_masked_query_row_raises():
+    mask = causal_mask(3).copy()
+    mask[1] = False
+    with pytest.raises(ValueError, match="no key"):
+        masked_attention_weights(np.zeros((3, 3)), mask)
+
+
+# --- dpo_loss ---------------------------------------------------------------------------------
+
+
+def dpo_by_formula(pc, pr, rc, rr, beta):
+    margin = beta * ((np.asarray(pc) - rc) - (np.asarray(pr) - rr))
+    return float(np.mean(-np.log(1 / (1 + np.exp(-margin)))))
+
+
+def test_dpo_loss_by_hand_and_against_torch():
+    rng = np.random.default_rng(16)
+    pc, pr, rc, rr = -rng.uniform(5, 40, size=(4, 32))
+    for beta in (0.1, 0.5, 2.0):
+        loss = dpo_loss(pc, pr, rc, rr, beta=beta)
+        assert loss == pytest.approx(dpo_by_formula(pc, pr, rc, rr, beta), rel=1e-12)
+        logits = beta * ((torch.from_numpy(pc) - torch.from_numpy(rc)) - (torch.from_numpy(pr) - torch.from_numpy(rr)))
+        assert loss == pytest.approx(float(-F.logsigmoid(logits).mean()), rel=1e-12)
+    # policy equal to the reference: margin 0, loss log 2 per pair
+    assert dpo_loss([-3.0, -7.0], [-5.0, -1.0], [-3.0, -7.0], [-5.0, -1.0]) == pytest.approx(np.log(2), rel=1e-15)
+    # one pair by hand: beta = 1, margin (-2 - -3) - (-4 - -3) = 2, loss log(1 + e^-2)
+    assert dpo_loss([-2.0], [-4.0], [-3.0], [-3.0], beta=1.0) == pytest.approx(np.log1p(np.exp(-2.0)), rel=1e-14)
+
+
+def test_dpo_loss_is_stable_for_huge_margins():
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # e^-10000 may underflow to 0: fine
+        assert dpo_loss([0.0], [-1e4], [-1e4], [0.0], beta=1.0) == 0.0  # far right: no loss
+        assert dpo_loss([-1e4], [0.0], [0.0], [-1e4], beta=1.0) == pytest.approx(2e4, rel=1e-15)  # far wrong: linear
+
+
+def test_dpo_loss_rewards_raising_the_chosen_response():
+    base = {"policy_rejected_logps": [-10.0], "ref_chosen_logps": [-10.0], "ref_rejected_logps": [-10.0]}
+    losses = [dpo_loss(policy_chosen_logps=[c], **base) for c in (-14.0, -10.0, -6.0)]
+    assert losses[0] > losses[1] > losses[2]
+
+
+@pytest.mark.parametrize(
+    "args, beta, error, match",
+    [
+        (([0.5], [-1.0], [-1.0], [-1.0]), 0.1, ValueError, "log-probabilities"),
+        (([-1.0], [-1.0, -2.0], [-1.0], [-1.0]), 0.1, ValueError, "one shape"),
+        (([np.nan], [-1.0], [-1.0], [-1.0]), 0.1, ValueError, "NaN"),
+        (([], [], [], []), 0.1, ValueError, "at least one"),
+        (([-1.0], [-1.0], [-1.0], [-1.0]), 0.0, ValueError, "beta"),
+        (([-1.0], [-1.0], [-1.0], [-1.0]), "0.1", TypeError, "beta"),
+        ((["a"], [-1.0], [-1.0], [-1.0]), 0.1, TypeError, "policy_chosen_logps"),
+    ],
+)
+def test_dpo_loss_bad_input(args, beta, error, match):
+    with pytest.raises(error, match=match):
+        dpo_loss(*args, beta=beta)

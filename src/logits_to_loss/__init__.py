@@ -4,13 +4,12 @@ One module per concept; every public function is exported here. The class axis i
 last (``(..., V)``) and names follow PyTorch (``cross_entropy``, ``ignore_index=-100``).
 """
 
-from .cross_entropy import cross_entropy, cross_entropy_grad, label_smoothed_targets, nll_loss
+from .losses import cross_entropy, cross_entropy_grad, label_smoothed_targets, nll_loss
 from .gradcheck import compare_gradients, numerical_gradient
-from .information import entropy, kl_divergence
-from .perplexity import bits_per_character, perplexity
+from .information import bits_per_character, entropy, kl_divergence, perplexity
 from .sampling import min_p_filter, sample, top_k_filter, top_p_filter
 from .sequences import attention_weights, causal_mask, next_token_pairs, sequence_cross_entropy
-from .softmax import log_softmax, logsumexp, naive_softmax, softmax
+from .normalisation import log_softmax, logsumexp, naive_softmax, softmax
 
 __all__ = [
     "attention_weights",

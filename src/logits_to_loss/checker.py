@@ -1,19 +1,26 @@
 """The checker: one mechanism behind the instant self-checks and the nbgrader test cells.
 
-An :class:`Exercise` runs a learner's function on fixed and random cases against the
-reference library. It is strict on values, shapes and numerical stability and fair on
-everything else (float64 for float32 input, a Python float for a 0-d array, a loop
-instead of vectorised code). On failure it raises :class:`CheckFailure` (an
-``AssertionError``, so nbgrader counts the cell as failed) whose message names the
-misconception and the section that explains it; on success it prints one line.
+An :class:`Exercise` runs a learner's function on the cases of one :class:`Part` and compares
+each result with the reference library evaluated in float64. The tolerance follows from the
+input's dtype and the case's conditioning, so any standard formula passes in float32 or float64.
+A wrong result is matched against the exercise's catalogue of :class:`Mistake` s, each written
+once as the code a learner would write, so the message names the misconception and its section.
+
+Random cases are drawn from a seed: fresh in self-study, derived from the submission (student,
+exercise, part) under nbgrader, so grading a notebook twice gives the same score and messages.
 """
 
 from __future__ import annotations
 
 import dis
+import hashlib
 import inspect
+import os
+import textwrap
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -22,12 +29,44 @@ BANNED_MODULES = ("logits_to_loss", "torch", "scipy", "jax", "tensorflow", "skle
 
 
 class CheckFailure(AssertionError):
-    """A check did not pass; the message says what went wrong and where the chapter explains it."""
+    """A check did not pass; the message says what went wrong and where the chapter explains it.
+
+    IPython shows it as a short box (``_render_traceback_``) instead of a traceback of the
+    checker; it is still an error, so nbgrader records the cell as failed.
+    """
+
+    def __init__(self, message: str, mistake: "Mistake | None" = None) -> None:
+        super().__init__(message)
+        self.mistake = mistake
+
+    def _render_traceback_(self) -> list[str]:
+        lines = textwrap.wrap(str(self), width=100) or [""]
+        return ["\x1b[1;31m✗ " + lines[0] + "\x1b[0m", *("  " + line for line in lines[1:])]
+
+
+def grading() -> bool:
+    """True while nbgrader runs the notebook (autograde or validate)."""
+    return os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate")
+
+
+def not_yet(message: str) -> None:
+    """An unanswered exercise: one printed line in self-study (Run All goes on), a failure under nbgrader."""
+    if grading():
+        raise CheckFailure(message)
+    print(f"… {message}")
+
+
+def submission_seed(*names: str) -> int | None:
+    """A seed fixed by the submission under nbgrader (its folder names the student), None in self-study."""
+    if not grading():
+        return None
+    key = "/".join((*Path.cwd().parts[-2:], *names))  # autograded/<student>/<chapter>
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
 
 
 @dataclass(frozen=True)
 class Case:
-    """One call of the learner's function: positional arguments and a human label."""
+    """One call of the learner's function: positional arguments, keyword arguments and a label."""
 
     args: tuple
     label: str
@@ -35,12 +74,54 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One graded cell of an exercise: a one-sentence description and a function ``rng -> [Case]``."""
+
+    description: str
+    cases: Callable[[np.random.Generator], list[Case]]
+    points: int = 1
+
+
+@dataclass(frozen=True)
 class Mistake:
-    """A known wrong answer: ``wrong(*args, **kwargs)`` reproduces what that mistake returns."""
+    """A known wrong answer, written once as the learner's wrong code.
+
+    ``code`` is either a whole ``def`` or just the body of the exercise's function (it may call
+    ``_right``, the correct function, to express a wrapper such as an in-place edit). ``parts`` are
+    the parts it must fail (all when empty). A cheat must score 0 wherever it fails.
+    """
 
     name: str
-    wrong: Callable[..., Any]
+    code: str
     explanation: str
+    parts: tuple[str, ...] = ()
+    cheat: bool = False
+
+    def source(self, exercise: "Exercise") -> str:
+        """The code of the function, as a learner would write it in the solution cell."""
+        code = textwrap.dedent(self.code).strip("\n")
+        if not code.startswith(("def ", "import ", "from ")):
+            code = f"def {exercise.signature}:\n" + textwrap.indent(code, "    ")
+        for key, value in exercise.placeholders.items():
+            code = code.replace("{" + key + "}", value)
+        return code
+
+    def on(self, *parts: str) -> "Mistake":
+        """The same mistake, failing only ``parts`` of an exercise (for shared mistakes)."""
+        return replace(self, parts=parts)
+
+    def function(self, exercise: "Exercise") -> Callable:
+        """The wrong function itself, compiled from :meth:`source` next to NumPy and ``_right``."""
+        namespace: dict[str, Any] = {"np": np, "_right": exercise.reference}
+        exec(compile(self.source(exercise), f"<mistake: {self.name}>", "exec"), namespace)
+        return namespace[exercise.name]
+
+
+# -- calling learner code -------------------------------------------------------------------------
+
+
+class NotWritten(Exception):
+    """The learner's function still raises NotImplementedError."""
 
 
 def _short(x: Any) -> str:
@@ -50,10 +131,276 @@ def _short(x: Any) -> str:
     return np.array2string(arr, threshold=12, edgeitems=3)
 
 
-def _describe(case: Case, name: str) -> str:
+def describe(case: Case, name: str) -> str:
     shown = ", ".join(_short(a) if isinstance(a, np.ndarray) else repr(a) for a in case.args)
     extra = "".join(f", {k}={v!r}" for k, v in case.kwargs.items())
     return f"{name}({shown}{extra})  [{case.label}]"
+
+
+IN_PLACE = "changed its input in place"
+NO_RETURN = "returned None"
+
+
+def _fresh(case: Case) -> tuple:
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
+
+
+def _crash(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def call(fn: Callable, case: Case, name: str, in_place_hint: str, diagnose: Callable[[str], "Mistake | None"]) -> Any:
+    """Call the learner's function on copies of the inputs; report crashes and in-place edits."""
+    args = _fresh(case)
+    try:
+        with np.errstate(all="ignore"):
+            out = fn(*args, **case.kwargs)
+    except NotImplementedError:
+        raise NotWritten(name) from None
+    except CheckFailure:
+        raise
+    except Exception as exc:  # any crash of learner code is feedback, not an error of the checker
+        found = diagnose(_crash(exc))
+        hint = f": {found.name}. {found.explanation}" if found else ""
+        if not found and "broadcast" in str(exc):
+            hint = " (a reduction without keepdims=True gives a shape that no longer lines up with its rows)"
+        raise CheckFailure(f"{describe(case, name)} raised {_crash(exc)}{hint}", found) from None
+    for before, after in zip(case.args, args):
+        if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
+            raise CheckFailure(f"{describe(case, name)} {IN_PLACE} (e.g. `x -= x.max()`); {in_place_hint}")
+    return out
+
+
+# -- comparing ------------------------------------------------------------------------------------
+
+
+def tolerance(case: Case, safety: float = 8.0) -> float:
+    """Relative and absolute tolerance for a correct answer computed in the input's precision.
+
+    A stable formula loses about ``eps * max|x|`` when it forms ``z - max z`` and ``eps * n`` when it
+    sums ``n`` terms one by one, so the bound is ``safety * eps * (1 + max|x| + n)``.
+    """
+    arrays = [np.asarray(a) for a in case.args if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    if not arrays:
+        return safety * np.finfo(np.float64).eps * 16
+    eps = max(np.finfo(a.dtype).eps for a in arrays)
+    finite = [np.abs(a[np.isfinite(a)]) for a in arrays]
+    size = max((a.shape[-1] if a.ndim else 1) for a in arrays)
+    magnitude = max((float(f.max()) for f in finite if f.size), default=0.0)
+    return float(safety * eps * (1.0 + magnitude + size))
+
+
+def close(got: np.ndarray, expected: np.ndarray, tol: float) -> bool:
+    """Same shape and ``|got - expected| <= tol * (1 + |expected|)`` everywhere (equal infs and nans agree)."""
+    if got.shape != expected.shape:
+        return False
+    with np.errstate(all="ignore"):
+        ok = np.abs(got - expected) <= tol * (1.0 + np.abs(expected))
+        return bool(np.all(ok | (got == expected) | (np.isnan(got) & np.isnan(expected))))
+
+
+def _digits_that_differ(a: float, b: float) -> tuple[str, str]:
+    """Both numbers printed with just enough significant digits to tell them apart."""
+    for digits in range(4, 18):
+        sa, sb = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if sa != sb:
+            return sa, sb
+    return repr(a), repr(b)
+
+
+def _first_difference(got: np.ndarray, expected: np.ndarray, tol: float) -> str:
+    with np.errstate(all="ignore"):
+        bad = ~((np.abs(got - expected) <= tol * (1.0 + np.abs(expected))) | (got == expected))
+    index = tuple(int(i) for i in np.argwhere(bad)[0]) if got.ndim else ()
+    g, e = float(got[index]), float(expected[index])
+    sg, se = _digits_that_differ(g, e)
+    where = f" at index {list(index)}" if index else ""
+    return f"{sg}{where} where the answer is {se} (off by {abs(g - e):.2g}, allowed {tol * (1 + abs(e)):.2g})"
+
+
+def _is_float(x: Any) -> bool:
+    return isinstance(x, (float, np.floating)) or (isinstance(x, np.ndarray) and x.dtype.kind == "f")
+
+
+def _as_array(got: Any, expected: np.ndarray, where: str) -> np.ndarray:
+    if got is None:
+        raise CheckFailure(f"{where} {NO_RETURN}: did you forget the `return` statement?")
+    try:
+        arr = np.asarray(got)
+    except Exception:
+        raise CheckFailure(f"{where} returned a {type(got).__name__}, expected a NumPy array or number") from None
+    if arr.dtype.kind not in "fiub":
+        raise CheckFailure(f"{where} returned dtype {arr.dtype}; return real numbers")
+    if arr.dtype.kind in "iub" and expected.dtype.kind == "f":
+        raise CheckFailure(f"{where} returned integers ({arr.dtype}); the result should be floats")
+    return arr
+
+
+def shown(failures: Sequence[CheckFailure]) -> CheckFailure:
+    """Of several failing cases, the first that names a catalogued mistake, else the first."""
+    return min(failures, key=lambda f: f.mistake is None)
+
+
+# -- the exercise ---------------------------------------------------------------------------------
+
+
+class Exercise:
+    """A graded function: its reference, its parts (one graded cell each) and its known mistakes.
+
+    ``signature`` is the learner's ``def`` line without ``def`` and colon, e.g.
+    ``"softmax(logits, axis=-1)"``. ``cheats`` and ``shared`` mistakes (written once in
+    :mod:`logits_to_loss.mistakes`) follow the exercise's own ``mistakes`` in the catalogue.
+    """
+
+    def __init__(
+        self,
+        signature: str,
+        reference: Callable[..., Any],
+        parts: Mapping[str, Part],
+        mistakes: Sequence[Mistake] = (),
+        *,
+        shared: Sequence[Mistake] = (),
+        from_scratch: bool = True,
+        tolerance: Callable[[Case], float] = tolerance,
+        in_place_hint: str = "work on a new array (`z = x - x.max(...)`) so the caller's logits stay intact",
+    ) -> None:
+        from . import mistakes as common  # the shared catalogue is built from Mistake itself
+
+        self.signature, self.name = signature, signature.split("(", 1)[0].strip()
+        self.reference, self.parts = reference, dict(parts)
+        self.from_scratch, self.tolerance, self.in_place_hint = from_scratch, tolerance, in_place_hint
+        self.catalogue = (*mistakes, *shared, *common.ALWAYS, *(common.CHEATS if from_scratch else ()))
+
+    @cached_property
+    def placeholders(self) -> dict[str, str]:
+        """What the shared mistakes' ``{name}``, ``{module}``, ``{function}`` and ``{answer}`` stand for."""
+        first = self.cases(next(iter(self.parts)), seed=0)[0]
+        return {
+            "name": self.name,
+            "module": self.reference.__module__,
+            "function": self.reference.__name__,
+            "answer": repr(self.expected(first).tolist()),
+        }
+
+    @property
+    def mistakes(self) -> tuple[Mistake, ...]:
+        return tuple(m for m in self.catalogue if not m.cheat)
+
+    @property
+    def cheats(self) -> tuple[Mistake, ...]:
+        return tuple(m for m in self.catalogue if m.cheat)
+
+    @cached_property
+    def _wrong(self) -> list[tuple[Mistake, Callable]]:
+        return [(m, m.function(self)) for m in self.mistakes]
+
+    def cases(self, part: str, seed: int | None = None) -> list[Case]:
+        """The cases of ``part``, its random ones drawn from ``seed`` (fresh when None)."""
+        if part not in self.parts:
+            raise ValueError(f"part must be one of {sorted(self.parts)}, got {part!r}")
+        return self.parts[part].cases(np.random.default_rng(seed))
+
+    def expected(self, case: Case) -> np.ndarray:
+        """The reference answer, computed in float64 whatever the input's dtype."""
+        args = tuple(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in case.args)
+        with np.errstate(all="ignore"):
+            return np.asarray(self.reference(*args, **case.kwargs))
+
+    def _outcome(self, fn: Callable, case: Case) -> Any:
+        """What ``fn`` gives on ``case``: its result, or the text of the exception it raised."""
+        try:
+            with np.errstate(all="ignore"):
+                return fn(*_fresh(case), **case.kwargs)
+        except Exception as exc:
+            return _crash(exc)
+
+    def diagnose(self, got: Any, case: Case, tol: float) -> Mistake | None:
+        """The first catalogued mistake whose code gives what the learner's gave on this case, if any."""
+        for mistake, wrong in self._wrong:
+            out = self._outcome(wrong, case)
+            if isinstance(got, str) or isinstance(out, str):
+                if isinstance(got, str) and isinstance(out, str) and got == out:
+                    return mistake
+            elif out is not None and close(got, np.asarray(out, dtype=float), tol):
+                return mistake
+        return None
+
+    def passes(self, fn: Callable, part: str, seed: int | None = None) -> bool:
+        """Whether ``fn`` passes every case of ``part`` (no diagnosis, stops at the first failure)."""
+        for case in self.cases(part, seed):
+            try:
+                self.check_case(fn, case, diagnose=False)
+            except CheckFailure:
+                return False
+        return True
+
+    def check_case(self, fn: Callable, case: Case, diagnose: bool = True, answer: tuple | None = None) -> None:
+        """Run one case and compare it with the reference, naming the mistake when one matches.
+
+        ``answer`` is ``(expected, tolerance)`` when the caller has computed them already.
+        """
+        expected, tol = answer or (self.expected(case), self.tolerance(case))
+        match = (lambda got: self.diagnose(got, case, tol)) if diagnose else (lambda got: None)
+        out = call(fn, case, self.name, self.in_place_hint, match)
+        if _is_float(out) and close(np.asarray(out, dtype=float), expected, tol):
+            return
+        where = describe(case, self.name)
+        got = _as_array(out, expected, where)
+        if close(got.astype(float), expected, tol):
+            return
+        found = match(got.astype(float)) if got.size else None
+        named = f"{found.name}. {found.explanation}" if found else ""
+        if got.shape != expected.shape:
+            hint = named or "check which axis you reduce over and use keepdims=True when you divide"
+            raise CheckFailure(f"{where} returned shape {got.shape}, expected {expected.shape}: {hint}", found)
+        if found is not None:
+            raise CheckFailure(f"{where} returned {_short(got)}: {named}", found)
+        got = got.astype(float)
+        if not np.isfinite(got).all() and np.isfinite(expected).all():
+            raise CheckFailure(
+                f"{where} returned {_short(got)}, which contains nan or inf although the answer "
+                f"{_short(expected)} is finite: an exp overflowed or a log met 0"
+            )
+        raise CheckFailure(f"{where} returned {_first_difference(got, expected, tol)}")
+
+    def failures(self, fn: Callable, part: str, seed: int | None = None) -> list[CheckFailure]:
+        """Every failing case of ``part`` (no shortcut check); raises :class:`NotWritten` for a stub."""
+        found = []
+        for case in self.cases(part, seed):
+            try:
+                self.check_case(fn, case)
+            except CheckFailure as failure:
+                found.append(failure)
+        return found
+
+    def verdict(self, fn: Callable, part: str, seed: int | None = None) -> CheckFailure | None:
+        """The failure a learner is shown for ``part`` (None when it passes)."""
+        failures = self.failures(fn, part, seed)
+        return shown(failures) if failures else None
+
+    def check(self, fn: Callable, part: str, hidden: bool = False) -> None:
+        """Check ``fn`` on one part: raise :class:`CheckFailure` with a diagnosis, or print one ✓ line.
+
+        Of several failing cases the message shows one that names a catalogued mistake, if any. An
+        unanswered exercise prints one line in self-study (so Run All goes on) and fails under
+        nbgrader. ``hidden`` draws a second, independent set of random cases.
+        """
+        if not callable(fn):
+            raise CheckFailure(f"expected the function {self.name}, got {type(fn).__name__}")
+        if self.from_scratch:
+            forbid_shortcuts(fn, self.name)
+        seed = submission_seed(self.name, part, "hidden" if hidden else "visible")
+        try:
+            failures = self.failures(fn, part, seed)
+        except NotWritten:
+            not_yet(f"{self.name} is not written yet: replace `raise NotImplementedError()` with your code")
+            return
+        if failures:
+            raise shown(failures)
+        print(f"✓ {self.name}: part '{part}' passed")
+
+
+# -- the from-scratch rule --------------------------------------------------------------------------
 
 
 def _referenced_objects(fn: Callable, seen: set[int]) -> Iterable[tuple[str, Any]]:
@@ -77,6 +424,8 @@ def _referenced_objects(fn: Callable, seen: set[int]) -> Iterable[tuple[str, Any
             yield name, cell.cell_contents
         except ValueError:  # an empty cell
             continue
+    for default in (*(fn.__defaults__ or ()), *(fn.__kwdefaults__ or {}).values()):
+        yield "a default argument", default
 
 
 def _module_of(obj: Any) -> str:
@@ -101,160 +450,10 @@ def forbid_shortcuts(fn: Callable, exercise: str, banned: Sequence[str] = BANNED
                 pending.append(obj)  # follow the learner's own helpers
 
 
-IN_PLACE_HINT = (
-    "work on a new array (`z = x - x.max(...)`) so the caller's logits stay intact"
-)
-
-
-def call(fn: Callable, case: Case, name: str, in_place_hint: str = IN_PLACE_HINT) -> Any:
-    """Call the learner's function on copies of the inputs; report crashes and in-place edits."""
-    args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
+def show(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Call a learner's function for a demo; an unanswered exercise prints one line instead of a traceback."""
     try:
-        with np.errstate(all="ignore"):
-            out = fn(*args, **case.kwargs)
+        return fn(*args, **kwargs)
     except NotImplementedError:
-        raise CheckFailure(f"{name} is not written yet: replace `raise NotImplementedError()` with your code") from None
-    except CheckFailure:
-        raise
-    except Exception as exc:  # any crash of learner code is feedback, not an error of the checker
-        hint = ""
-        if "broadcast" in str(exc):
-            hint = " (a reduction without keepdims=True gives a shape that no longer lines up with its rows)"
-        raise CheckFailure(f"{_describe(case, name)} raised {type(exc).__name__}: {exc}{hint}") from None
-    for before, after in zip(case.args, args):
-        if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
-            raise CheckFailure(
-                f"{_describe(case, name)} changed its input in place (e.g. `x -= x.max()`); {in_place_hint}"
-            )
-    return out
-
-
-def _matches(got: np.ndarray, wrong: Any, rtol: float, atol: float) -> bool:
-    try:
-        with np.errstate(all="ignore"):
-            w = np.asarray(wrong, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return w.shape == got.shape and bool(np.allclose(got, w, rtol=rtol, atol=atol, equal_nan=True))
-
-
-def diagnose(got: np.ndarray, case: Case, mistakes: Sequence[Mistake], rtol: float, atol: float) -> Mistake | None:
-    """The first catalogued mistake that reproduces the learner's output on this case, if any."""
-    for mistake in mistakes:
-        try:
-            with np.errstate(all="ignore"):
-                wrong = mistake.wrong(*case.args, **case.kwargs)
-        except Exception:  # a mistake that does not apply to this case
-            continue
-        if _matches(got, wrong, rtol, atol):
-            return mistake
-    return None
-
-
-def compare(
-    got: Any,
-    expected: Any,
-    case: Case,
-    name: str,
-    *,
-    mistakes: Sequence[Mistake] = (),
-    rtol: float = 1e-5,
-    atol: float = 1e-7,
-) -> None:
-    """Assert that ``got`` equals ``expected`` in shape and value, explaining the first difference."""
-    where = _describe(case, name)
-    if got is None:
-        raise CheckFailure(f"{where} returned None: did you forget the `return` statement?")
-    try:
-        got_arr = np.asarray(got)
-    except Exception:
-        raise CheckFailure(f"{where} returned a {type(got).__name__}, expected a NumPy array or number") from None
-    expected = np.asarray(expected)
-    if got_arr.dtype.kind not in "fiub":
-        raise CheckFailure(f"{where} returned dtype {got_arr.dtype}; return real floating-point numbers")
-    if got_arr.dtype.kind in "iub" and expected.dtype.kind == "f":
-        raise CheckFailure(f"{where} returned integers ({got_arr.dtype}); the result should be floats")
-    if got_arr.shape != expected.shape:
-        found = diagnose(got_arr, case, mistakes, rtol, atol) if got_arr.size else None
-        hint = f"{found.name}. {found.explanation}" if found else "check which axis you reduce over and use keepdims=True when you divide"
-        raise CheckFailure(f"{where} returned shape {got_arr.shape}, expected {expected.shape}: {hint}")
-    got_arr = got_arr.astype(float)
-    with np.errstate(all="ignore"):
-        ok = np.allclose(got_arr, expected, rtol=rtol, atol=atol, equal_nan=True)
-    if ok:
-        return
-    found = diagnose(got_arr, case, mistakes, rtol, atol)
-    if found is not None:
-        raise CheckFailure(f"{where} returned {_short(got_arr)}: {found.name}. {found.explanation}")
-    if not np.isfinite(got_arr).all() and np.isfinite(expected).all():
-        raise CheckFailure(
-            f"{where} returned {_short(got_arr)}, which contains nan or inf although the answer "
-            f"{_short(expected)} is finite: an exp overflowed or a log met 0"
-        )
-    raise CheckFailure(f"{where} returned {_short(got_arr)}, expected {_short(expected)}")
-
-
-def _as_case(item: Any) -> Case:
-    if isinstance(item, Case):
-        return item
-    return Case(item if isinstance(item, tuple) else (np.asarray(item),), "an extra case")
-
-
-class Exercise:
-    """A graded function: its reference, its cases grouped into parts, and its known mistakes.
-
-    ``parts`` maps a part's name to a function ``rng -> list[Case]`` (fixed cases plus
-    random ones, which defeat hard-coded answers). Calling the exercise checks every part,
-    or just the one named, so separate nbgrader cells can give partial credit.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        reference: Callable[..., Any],
-        parts: Mapping[str, Callable[[np.random.Generator], list[Case]]],
-        mistakes: Sequence[Mistake] = (),
-        *,
-        from_scratch: bool = True,
-        rtol: float = 1e-5,
-        atol: float = 1e-7,
-        in_place_hint: str = IN_PLACE_HINT,
-    ) -> None:
-        self.name, self.reference, self.parts, self.mistakes = name, reference, dict(parts), tuple(mistakes)
-        self.from_scratch, self.rtol, self.atol, self.in_place_hint = from_scratch, rtol, atol, in_place_hint
-
-    def cases(self, part: str | None = None, seed: int | None = None) -> list[Case]:
-        """The cases of one part (or of all), random ones drawn from ``seed`` (fresh when None)."""
-        if part is not None and part not in self.parts:
-            raise ValueError(f"part must be one of {sorted(self.parts)}, got {part!r}")
-        rng = np.random.default_rng(seed)
-        names = [part] if part else list(self.parts)
-        return [case for p in names for case in self.parts[p](rng)]
-
-    def check_case(self, fn: Callable, case: Case) -> None:
-        """Run one case and compare it with the reference."""
-        expected = self.reference(*case.args, **case.kwargs)
-        got = call(fn, case, self.name, self.in_place_hint)
-        compare(got, expected, case, self.name, mistakes=self.mistakes, rtol=self.rtol, atol=self.atol)
-
-    def failures(self, fn: Callable, part: str | None = None, seed: int | None = None) -> list[str]:
-        """The message of every failing case (no shortcut check): what a learner would read, case by case."""
-        messages = []
-        for case in self.cases(part, seed):
-            try:
-                self.check_case(fn, case)
-            except CheckFailure as failure:
-                messages.append(str(failure))
-        return messages
-
-    def __call__(self, fn: Callable, part: str | None = None, extra: Iterable[Any] = (), seed: int | None = None) -> None:
-        """Check ``fn`` on one part (or all) plus ``extra`` cases: a Case, an args tuple or one array."""
-        if not callable(fn):
-            raise CheckFailure(f"expected the function {self.name}, got {type(fn).__name__}")
-        if self.from_scratch:
-            forbid_shortcuts(fn, self.name)
-        cases = self.cases(part, seed) + [_as_case(item) for item in extra]
-        for case in cases:
-            self.check_case(fn, case)
-        scope = f"part '{part}'" if part else "all parts"
-        print(f"✓ {self.name}: {len(cases)} cases passed ({scope}: {', '.join([part] if part else self.parts)})")
+        print(f"… {getattr(fn, '__name__', 'this function')} is not written yet")
+        return None

@@ -1,6 +1,6 @@
 """Checking gradients: central finite differences and a makemore-style side-by-side comparison.
 
-Chapter 4 (``04-gradient``) derives ``d loss / d logits = p - y`` and confirms it two ways:
+The gradient ``d loss / d logits = p - y`` is confirmed two ways:
 against central differences, and against PyTorch's autograd.
 """
 
@@ -17,7 +17,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
     """Central differences ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` for every entry of ``x``.
 
     The error shrinks like eps² (forward differences only like eps), until float64 rounding of
-    ``f`` takes over below about 1e-6. ``x`` is not modified. Chapter 4 (``04-gradient``).
+    ``f`` takes over below about 1e-6. ``x`` is not modified.
     """
     x = as_float_array(x, "x").astype(np.float64)
     if not (isinstance(eps, (int, float)) and eps > 0):
@@ -38,7 +38,7 @@ def compare_gradients(name: str, ours: np.ndarray, theirs: np.ndarray) -> dict[s
     """Print and return ``exact``, ``approximate`` (allclose) and ``max diff`` of two gradients.
 
     In the spirit of makemore's ``cmp``: the line reads ``name | exact: False | approximate: True |
-    max diff: 2.2e-17``. Chapter 4 (``04-gradient``).
+    max diff: 2.2e-17``.
     """
     a, b = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     if a.shape != b.shape:

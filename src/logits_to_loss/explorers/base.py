@@ -74,8 +74,15 @@ class Explorer:
             for name, control in controls.items():
                 control.value = self.values[name]
                 control.observe(lambda change, name=name: self.update(**{name: change["new"]}), names="value")
-            self._image = w.Image(value=self.png(), format="png")
-            self._widget = w.HBox([w.VBox(list(controls.values())), self._image])
+            for control in controls.values():  # the description and the value readout stay readable
+                control.style.description_width = "initial"
+                control.layout.width = "290px"
+            self._image = w.Image(value=self.png(), format="png",
+                                  layout=w.Layout(max_width="100%", height="auto", flex="1 1 420px"))
+            panel = w.VBox(list(controls.values()), layout=w.Layout(flex="0 0 auto"))
+            # controls and figure wrap onto two lines when the notebook is narrow; the figure shrinks
+            self._widget = w.Box([panel, self._image], layout=w.Layout(display="flex", flex_flow="row wrap",
+                                                                        align_items="flex-start", width="100%"))
         return self._widget
 
     def _ipython_display_(self) -> None:

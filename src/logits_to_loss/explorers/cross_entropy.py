@@ -1,4 +1,4 @@
-"""Chapter 3 explorer: the model's distribution, the true next token, and the loss on the -log p curve."""
+"""The cross-entropy explorer: the model's distribution, the true next token, and the loss on the -log p curve."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any, Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..cross_entropy import cross_entropy
-from ..softmax import softmax
+from ..losses import cross_entropy
+from ..normalisation import softmax
 from .base import Explorer
 
 TOKENS = ("mat", "dog", "floor", "car")

@@ -1,4 +1,4 @@
-"""Chapter 4 explorer: the gradient p - y as arrows, and one step of gradient descent at a time."""
+"""The gradient explorer: the gradient p - y as arrows, and one step of gradient descent at a time."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any, Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..cross_entropy import cross_entropy, cross_entropy_grad
-from ..softmax import softmax
+from ..losses import cross_entropy, cross_entropy_grad
+from ..normalisation import softmax
 from .base import Explorer
 
 CLASSES = ("refund", "reship", "escalate")

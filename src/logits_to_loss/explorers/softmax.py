@@ -1,4 +1,4 @@
-"""Chapter 1 explorer: four logits, their exponentials and the softmax probabilities."""
+"""The softmax explorer: four logits, their exponentials and the softmax probabilities."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ from typing import Any, Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from .. import softmax
+from ..normalisation import softmax
 from .base import Explorer
 
-TOKENS = ("cat", "dog", "bird", "fish")
+TOKENS = ("mat", "dog", "floor", "car")  # "The cat sat on the ..." of the worked example
 
 
 class SoftmaxExplorer(Explorer):
-    """Sliders for the logits of cat/dog/bird/fish and a temperature; bars for z, e^(z/T) and p."""
+    """Sliders for the logits of mat/dog/floor/car and a temperature; bars for z, e^(z/T) and p."""
 
     def defaults(self) -> Mapping[str, Any]:
-        return {"cat": 2.0, "dog": 1.0, "bird": 0.5, "fish": -1.0, "temperature": 1.0}
+        return {"mat": 2.0, "dog": 1.0, "floor": 0.5, "car": -1.0, "temperature": 1.0}
 
     def make_controls(self) -> dict:
         import ipywidgets as w

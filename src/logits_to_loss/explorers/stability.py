@@ -1,4 +1,4 @@
-"""Chapter 2 explorer: add a constant to the logits [3, 1, 0] and watch the naive softmax break.
+"""The stability explorer: add a constant to the logits [3, 1, 0] and watch the naive softmax break.
 
 The logits are ``[3 + c, 1 + c, 0 + c]`` stored in the chosen dtype. The left panel shows the
 textbook ``exp(z) / sum exp(z)`` (``naive_softmax``), the right one the max-shifted softmax; a
@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..softmax import naive_softmax, softmax
+from ..normalisation import naive_softmax, softmax
 from .base import Explorer
 
 CLASSES = ("refund", "reship", "escalate")

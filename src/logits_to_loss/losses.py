@@ -3,8 +3,7 @@
 The semantics are those of ``torch.nn.functional.cross_entropy`` and ``nll_loss``
 (class-index or class-probability targets, class weights, ``ignore_index``,
 ``reduction``, ``label_smoothing``) with one difference: the class axis is LAST, so
-logits are ``(..., V)`` and index targets ``(...)``. Chapter 3 (``03-cross-entropy``)
-teaches the loss, chapter 4 (``04-gradient``) its gradient.
+logits are ``(..., V)`` and index targets ``(...)``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import as_float_array, as_logits, compute_dtype
-from .softmax import log_softmax
+from .normalisation import log_softmax
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -160,7 +159,7 @@ def nll_loss(
     """Negative log-likelihood ``-w_y log_probs[..., y]`` of class-index targets, as ``torch``'s.
 
     ``log_probs`` are ``(..., V)`` log-probabilities (e.g. from :func:`log_softmax`).
-    The mean divides by the summed weights of the kept targets. Chapter 3 (``03-cross-entropy``).
+    The mean divides by the summed weights of the kept targets.
     """
     prep = _prepare(log_probs, target, weight, ignore_index, reduction, 0.0)
     if np.isnan(prep.logits).any():
@@ -185,7 +184,6 @@ def cross_entropy(
     integer class indices ``(...)`` (``ignore_index`` rows are skipped) or float class
     probabilities ``(..., V)``. ``label_smoothing=eps`` mixes the target with the uniform
     distribution: ``(1 - eps) y + eps / V``. Pass logits, never probabilities.
-    Chapter 3 (``03-cross-entropy``).
     """
     prep = _prepare(logits, target, weight, ignore_index, reduction, label_smoothing)
     return _reduce_losses(_losses(prep, log_softmax(prep.logits)), prep, reduction)
@@ -204,7 +202,7 @@ def cross_entropy_grad(
     Each row's loss is ``-sum_c q_c log p_c``, so its gradient is ``p * sum(q) - q``; with a
     plain index target that is ``p - onehot(y)``. ``reduction="mean"`` divides by the same
     denominator as the loss; ``"sum"`` and ``"none"`` give each row the gradient of its own
-    loss (the gradient of the sum). Ignored rows get 0. Chapter 4 (``04-gradient``).
+    loss (the gradient of the sum). Ignored rows get 0.
     """
     prep = _prepare(logits, target, weight, ignore_index, reduction, label_smoothing)
     eps, t, w = prep.eps, prep.target, prep.w
@@ -232,7 +230,7 @@ def label_smoothed_targets(targets: np.ndarray, num_classes: int, eps: float) ->
     """Soft targets ``(1 - eps) * onehot(targets) + eps / V``, shape ``targets.shape + (V,)``.
 
     ``cross_entropy(logits, label_smoothed_targets(t, V, eps))`` equals
-    ``cross_entropy(logits, t, label_smoothing=eps)``. Chapter 3 (``03-cross-entropy``).
+    ``cross_entropy(logits, t, label_smoothing=eps)``.
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
         raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}")

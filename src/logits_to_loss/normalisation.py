@@ -1,7 +1,6 @@
 """Softmax, log-softmax and log-sum-exp: turning logits into a distribution.
 
-Chapter 1 (``01-softmax``) introduces softmax; chapter 2 (``02-stability``) explains the
-max shift, log-sum-exp and log-softmax that keep it finite for any finite logits.
+The max shift, log-sum-exp and log-softmax keep it finite for any finite logits.
 """
 
 from __future__ import annotations
@@ -35,9 +34,8 @@ def softmax(logits: np.ndarray, axis: int = -1, temperature: float = 1.0) -> np.
     """Stable softmax: ``p_i = exp(z_i / T) / sum_j exp(z_j / T)`` along ``axis``.
 
     Computed as ``exp(z - max z)`` normalised, which is the same distribution (softmax
-    is invariant to adding a constant) but never overflows. Taught in chapter 1
-    (``01-softmax``); the max shift in chapter 2 (``02-stability``); temperature in
-    chapter 5. Returns the input's float dtype.
+    is invariant to adding a constant) but never overflows. Returns the
+    input's float dtype.
     """
     logits = as_logits(logits)
     axis = check_axis(logits, axis, "logits")
@@ -51,7 +49,7 @@ def log_softmax(logits: np.ndarray, axis: int = -1, temperature: float = 1.0) ->
     """``log p_i = (z_i - m) - log sum_j exp(z_j - m)``, never forming tiny probabilities.
 
     ``log(softmax(x))`` gives -inf once a probability underflows to 0; this form keeps
-    the exact finite value. Taught in chapter 2 (``02-stability``).
+    the exact finite value. Taught in.
     """
     logits = as_logits(logits)
     axis = check_axis(logits, axis, "logits")
@@ -64,7 +62,7 @@ def logsumexp(logits: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.
     """``log sum_i exp(x_i) = m + log sum_i exp(x_i - m)`` with ``m = max x``.
 
     Infinite entries follow SciPy: +inf anywhere gives +inf, an all -inf slice gives
-    -inf. NaN raises. Taught in chapter 2 (``02-stability``).
+    -inf. NaN raises. Taught in.
     """
     arr = as_float_array(logits, "logits")
     if arr.ndim == 0:
@@ -87,7 +85,7 @@ def naive_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     """The textbook ``exp(x) / sum exp(x)`` with no max shift: kept on purpose.
 
     It overflows for logits above about 88.7 in float32 (11.1 in float16) and returns
-    NaN; chapter 2 (``02-stability``) uses it to show why the shift matters.
+    NaN: the reason for the max shift.
     """
     logits = as_logits(logits)
     axis = check_axis(logits, axis, "logits")

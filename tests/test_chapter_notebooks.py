@@ -1,0 +1,163 @@
+"""The generic chapter suite, through Jupyter and nbgrader: every registered chapter's notebooks.
+
+Sources are clean and in sync with their declaration, execute headless with every check passing,
+validate, and the student version fails every test yet runs to the end. The grading round trip
+goes through the real nbgrader CLI: the solution scores full marks, the blank notebook 0, one
+catalogued mistake per exercise loses exactly its cells and is named in the feedback, every cheat
+scores 0, and grading a submission again gives the same scores and feedback.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import re
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbgrader.api import Gradebook
+
+from course_helpers import (
+    CHAPTERS, NOTEBOOKS, ROOT, fill_solutions, ids, make_course, nbgrader, nbgrader_meta, solution_code, source,
+    submission_code,
+)
+from logits_to_loss.authoring import regenerate_cells, slug
+
+pytestmark = pytest.mark.slow
+chapter_cases = pytest.mark.parametrize("chapter", CHAPTERS.values(), ids=ids)
+
+
+def _execute(path, nb):
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return printed, time.perf_counter() - start
+
+
+@chapter_cases
+def test_source_is_clean_and_generated_cells_are_current(chapter):
+    """No outputs, unique grade ids, one-sentence test docstrings, and the generated cells match the declaration."""
+    nb = nbformat.read(source(chapter), as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{chapter.id}: outputs stored in a source cell"
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            doc = ast.get_docstring(ast.parse(cell.source.replace("### BEGIN HIDDEN TESTS", "")))
+            assert doc and ". " not in doc and doc.endswith("."), f"{meta['grade_id']}: open with a one-sentence docstring"
+    grade_ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    assert len(grade_ids) == len(set(grade_ids)), f"{chapter.id}: duplicate grade_id"
+    fresh = regenerate_cells(nbformat.read(source(chapter), as_version=4), chapter)
+    assert [c.source for c in fresh.cells] == [c.source for c in nb.cells], "run `python3 course.py regenerate`"
+
+
+@chapter_cases
+def test_source_executes_with_every_check_passing(chapter):
+    """The instructor notebook runs top to bottom headless, every graded cell printing its ✓ line."""
+    nb = nbformat.read(source(chapter), as_version=4)
+    printed, elapsed = _execute(source(chapter), nb)
+    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+    assert printed.count("✓") >= len(graded), "a test cell ran without its check printing a ✓ line"
+    print(f"{chapter.id}: instructor notebook executed in {elapsed:.1f} s")
+
+
+@chapter_cases
+def test_student_notebook_runs_all_to_the_end(chapter):
+    """Run All on the student notebook reaches the last cell: unanswered exercises print one line each."""
+    path = NOTEBOOKS / chapter.id / chapter.notebook
+    nb = nbformat.read(path, as_version=4)
+    printed, elapsed = _execute(path, nb)
+    assert "not written yet" in printed and "✓" not in printed.replace("✓ Right", "")
+    print(f"{chapter.id}: student notebook executed in {elapsed:.1f} s")
+
+
+@chapter_cases
+def test_nbgrader_validate_passes_source_and_fails_every_student_test(chapter):
+    """`nbgrader validate` passes the source and `validate --invert` fails every test of the student version."""
+    ok = nbgrader("validate", str(source(chapter)), cwd=ROOT / "grader")
+    assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout
+    inverted = nbgrader("validate", "--invert", str(NOTEBOOKS / chapter.id / chapter.notebook), cwd=ROOT / "grader")
+    assert "Success! The notebook does not pass any tests." in inverted.stdout, inverted.stdout
+
+
+def test_committed_student_notebooks_match_regeneration(tmp_path):
+    """notebooks/ is exactly what `nbgrader generate_assignment` makes from solutions/ (regenerate and diff)."""
+    course = make_course(tmp_path)
+    for chapter in CHAPTERS.values():
+        nbgrader("generate_assignment", chapter.id, "--force", cwd=course)
+        fresh = json.loads((course / "release" / chapter.id / chapter.notebook).read_text())
+        committed = json.loads((NOTEBOOKS / chapter.id / chapter.notebook).read_text())
+        assert fresh == committed, f"notebooks/{chapter.id} is stale: run `python3 course.py regenerate` and commit"
+    stray = {p.parent.name for p in NOTEBOOKS.glob("*/*.ipynb")} - set(CHAPTERS)
+    assert not stray, f"notebooks/ has chapters with no declaration: {stray}"
+
+
+def _sample(chapter):
+    """Student id -> (exercise, mistake): one mistake per exercise, and every cheat of the first exercise."""
+    picks = {}
+    for exercise in chapter.exercises:
+        mistake = exercise.mistakes[0]
+        picks[f"{slug(exercise.name)}-{slug(mistake.name)}"] = (exercise, mistake)
+    first = chapter.exercises[0]
+    picks.update({f"cheat-{slug(cheat.name)}": (first, cheat) for cheat in first.cheats})
+    return picks
+
+
+def _feedback(course, student, chapter) -> str:
+    path = course / "feedback" / student / chapter.id / chapter.notebook.replace(".ipynb", ".html")
+    text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+    return re.sub(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", "<widget id>", text)
+
+
+@chapter_cases
+def test_round_trip(chapter, tmp_path):
+    """Solution full marks, blank 0, sampled mistakes lose exactly their cells and are named, cheats 0, regrading agrees."""
+    course = make_course(tmp_path)
+    nbgrader("generate_assignment", chapter.id, "--force", cwd=course)
+    release = course / "release" / chapter.id / chapter.notebook
+    solutions = solution_code(chapter.id)
+
+    def submit(student: str, code: dict[str, str]) -> None:
+        target = course / "submitted" / student / chapter.id
+        target.mkdir(parents=True)
+        nbformat.write(fill_solutions(nbformat.read(release, as_version=4), code), target / chapter.notebook)
+
+    submit("instructor", solutions)
+    submit("blank", {})
+    sample = _sample(chapter)
+    for student, (exercise, mistake) in sample.items():
+        submit(student, {**solutions, exercise.name: submission_code(chapter, exercise, mistake)})
+    nbgrader("autograde", chapter.id, "--force", "--create", cwd=course)
+    nbgrader("generate_feedback", chapter.id, "--force", cwd=course)
+
+    gradebook = f"sqlite:///{course / 'gradebook.db'}"
+
+    def scores(student: str) -> dict[str, tuple[float, float]]:
+        with Gradebook(gradebook) as gb:
+            nb = gb.find_submission_notebook(chapter.notebook.removesuffix(".ipynb"), chapter.id, student)
+            return {g.name: (g.score, g.max_score) for g in nb.grades}
+
+    full = scores("instructor")
+    assert full and all(score == top for score, top in full.values()), f"solutions lost points: {full}"
+    assert sum(score for score, _ in scores("blank").values()) == 0
+    problems = []
+    for student, (exercise, mistake) in sample.items():
+        loses = {f"test-{slug(exercise.name)}-{slug(p)}" for p in (mistake.parts or exercise.parts)}
+        for cell, (score, top) in scores(student).items():
+            if cell in loses and (score == top or (mistake.cheat and score != 0)):
+                problems.append(f"{student}: {cell} scored {score}/{top}")
+            if cell not in loses and score != top:
+                problems.append(f"{student}: {cell} lost points ({score}/{top})")
+        if not mistake.cheat and mistake.name not in _feedback(course, student, chapter):
+            problems.append(f"{student}: the feedback does not name {mistake.name!r}")
+    assert not problems, "\n".join(problems)
+
+    student = next(iter(sample))
+    before = scores(student), _feedback(course, student, chapter)
+    nbgrader("autograde", chapter.id, "--force", "--student", student, cwd=course)
+    nbgrader("generate_feedback", chapter.id, "--force", "--student", student, cwd=course)
+    assert (scores(student), _feedback(course, student, chapter)) == before, "regrading changed the result"
