@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Set up and run the Logits to Loss course with one command each.
 
-    python3 course.py lab          install (if needed) and open JupyterLab on notebooks/
-    python3 course.py test         install (if needed) and run the whole test suite
-    python3 course.py regenerate   rebuild notebooks/ from solutions/ with nbgrader
+    python3 course.py lab                  install (if needed) and open JupyterLab on notebooks/
+    python3 course.py test [--chapter NN]  install (if needed) and run the test suite (one chapter's part of it)
+    python3 course.py regenerate [NN]      rewrite the generated cells and notebooks/ from solutions/
+    python3 course.py new NN-topic         scaffold a chapter that passes the generic tests
 
 Everything goes into a project-local virtual environment, .venv/, with the CPU build of
-PyTorch (torch is pinned in pyproject.toml, so pip never pulls a multi-GB CUDA build where a
-CPU wheel is offered; see README "CPU PyTorch"). Needs only Python 3.10+.
+PyTorch (torch is pinned in pyproject.toml; on Linux the CPU wheel index is added to pip's
+search, so pip never pulls a multi-GB CUDA build). Needs only Python 3.10+.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 import venv
@@ -23,6 +25,15 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def pip_environment() -> dict[str, str]:
+    """On Linux, let pip also search PyTorch's CPU wheel index (PyPI's Linux torch wheels carry CUDA)."""
+    env = dict(os.environ)
+    if platform.system() == "Linux" and "PIP_EXTRA_INDEX_URL" not in env:
+        env["PIP_EXTRA_INDEX_URL"] = CPU_TORCH_INDEX
+    return env
 
 
 def ensure_venv(extra: str) -> None:
@@ -30,44 +41,53 @@ def ensure_venv(extra: str) -> None:
     if sys.version_info < (3, 10):
         sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
     if not PYTHON.exists():
-        print(f"creating {VENV}", flush=True)
+        print(f"[1/3] creating the virtual environment {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
     stamp = VENV / f".installed-{extra}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
         return
-    print(f"installing logits-to-loss[{extra}] into {VENV} (first run only)", flush=True)
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[{extra}]"])
+    print("[2/3] updating pip", flush=True)
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], env=pip_environment())
+    print(f"[3/3] installing logits-to-loss[{extra}] and its dependencies (first run only; a few minutes, "
+          "pip lists each package as it goes)", flush=True)
+    run([str(PYTHON), "-m", "pip", "install", "--progress-bar", "on", "-e", f"{ROOT}[{extra}]"], env=pip_environment())
     stamp.write_text(digest)
 
 
-def run(cmd: list[str], cwd: Path = ROOT, check: bool = True) -> int:
+def run(cmd: list[str], cwd: Path = ROOT, check: bool = True, env: dict[str, str] | None = None) -> int:
     """Run ``cmd`` with .venv/bin first on PATH (nbgrader calls alembic); exit on failure if ``check``."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(env or os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     code = subprocess.call(cmd, cwd=cwd, env=env)
     if code and check:
         sys.exit(code)
     return code
 
 
-def regenerate() -> None:
-    """Run ``nbgrader generate_assignment`` for every chapter in solutions/."""
-    for chapter in sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()):
-        run([str(BIN / "nbgrader"), "generate_assignment", chapter, "--force", "--log-level=WARN"], cwd=ROOT / "grader")
+def test_arguments(argv: list[str]) -> list[str]:
+    """pytest arguments; ``--chapter NN`` keeps the tests of chapter NN (its generic and its own tests)."""
+    if "--chapter" not in argv:
+        return argv
+    i = argv.index("--chapter")
+    number = argv[i + 1]
+    rest = argv[:i] + argv[i + 2:]
+    return ["tests/test_chapters.py", "tests/test_chapter_notebooks.py", *(map(str, ROOT.glob(f"tests/test_ch{number}_*.py"))),
+            "-k", f"{number}- or test_ch{number}", *rest]
 
 
 def main(argv: list[str]) -> None:
     command = argv[0] if argv else ""
     if command == "lab":
         ensure_venv("course")
-        run([str(BIN / "jupyter"), "lab", f"--notebook-dir={ROOT / 'notebooks'}", *argv[1:]])
+        root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        run([str(BIN / "jupyter"), "lab", f"--notebook-dir={ROOT / 'notebooks'}", *root, *argv[1:]])
     elif command == "test":
         ensure_venv("dev")
-        sys.exit(run([str(PYTHON), "-m", "pytest", *argv[1:]], cwd=ROOT, check=False))
-    elif command == "regenerate":
+        sys.exit(run([str(PYTHON), "-m", "pytest", *test_arguments(argv[1:])], check=False))
+    elif command in ("regenerate", "new"):
         ensure_venv("dev")
-        regenerate()
+        run([str(PYTHON), "-m", "logits_to_loss.authoring", *argv])
     else:
         sys.exit(__doc__)
 

@@ -17,13 +17,22 @@ import time
 
 import nbformat
 import pytest
+from course_helpers import (
+    CHAPTERS,
+    NOTEBOOKS,
+    ROOT,
+    fill_solutions,
+    ids,
+    make_course,
+    nbgrader,
+    nbgrader_meta,
+    solution_code,
+    source,
+    submission_code,
+)
 from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
-from course_helpers import (
-    CHAPTERS, NOTEBOOKS, ROOT, fill_solutions, ids, make_course, nbgrader, nbgrader_meta, solution_code, source,
-    submission_code,
-)
 from logits_to_loss.authoring import regenerate_cells, slug
 
 pytestmark = pytest.mark.slow

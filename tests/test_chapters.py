@@ -13,8 +13,8 @@ from collections import Counter
 import nbformat
 import numpy as np
 import pytest
-
 from course_helpers import CHAPTERS, EXERCISES, ROOT, ids, in_float64, nbgrader_meta, solution, source
+
 from logits_to_loss.checker import CheckFailure
 
 FAIR_DRAWS = 10_000

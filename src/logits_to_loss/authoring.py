@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.converters import GenerateAssignment
 from nbgrader.preprocessors import ClearSolutions
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from .chapter import CHAPTER_ID, Chapter, chapters
 
@@ -206,13 +206,14 @@ QUIZ = Quiz([
     Question("After the max shift, the largest logit is…", ("0", "z - max z is 0 at the max."),
              [("1", "That is e^0, its exponential."), ("the mean", "Only the max is subtracted.")]),
     Question("Does the max shift change softmax?", ("No", "A constant cancels in softmax."),
-             [("Yes", "Softmax only sees differences."), ("Only in float32", "It cancels in any precision.")]),
+             [("Yes", "Softmax only sees differences."), ("Only in float32", "It cancels in any precision.")],
+             level="intermediate"),
     Question("Why shift at all?", ("So exp never overflows", "The largest exponent is e^0 = 1."),
              [("To sharpen", "Temperature sharpens; a shift changes nothing."),
-              ("To sort the logits", "The order is unchanged.")], level="intermediate"),
+              ("To sort the logits", "The order is unchanged.")], level="advanced"),
 ])
 
-CHAPTER = Chapter("{chapter_id}", "{title}", [EXERCISE], QUIZ)
+CHAPTER = Chapter("{chapter_id}", "{title}", [EXERCISE], QUIZ, objectives=("shift logits by their row max",), minutes=20)
 '''
 
 

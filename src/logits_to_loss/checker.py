@@ -12,6 +12,7 @@ exercise, part) under nbgrader, so grading a notebook twice gives the same score
 
 from __future__ import annotations
 
+import copy
 import dis
 import hashlib
 import inspect
@@ -35,7 +36,7 @@ class CheckFailure(AssertionError):
     checker; it is still an error, so nbgrader records the cell as failed.
     """
 
-    def __init__(self, message: str, mistake: "Mistake | None" = None) -> None:
+    def __init__(self, message: str, mistake: Mistake | None = None) -> None:
         super().__init__(message)
         self.mistake = mistake
 
@@ -97,7 +98,7 @@ class Mistake:
     parts: tuple[str, ...] = ()
     cheat: bool = False
 
-    def source(self, exercise: "Exercise") -> str:
+    def source(self, exercise: Exercise) -> str:
         """The code of the function, as a learner would write it in the solution cell."""
         code = textwrap.dedent(self.code).strip("\n")
         if not code.startswith(("def ", "import ", "from ")):
@@ -106,11 +107,11 @@ class Mistake:
             code = code.replace("{" + key + "}", value)
         return code
 
-    def on(self, *parts: str) -> "Mistake":
+    def on(self, *parts: str) -> Mistake:
         """The same mistake, failing only ``parts`` of an exercise (for shared mistakes)."""
         return replace(self, parts=parts)
 
-    def function(self, exercise: "Exercise") -> Callable:
+    def function(self, exercise: Exercise) -> Callable:
         """The wrong function itself, compiled from :meth:`source` next to NumPy and ``_right``."""
         namespace: dict[str, Any] = {"np": np, "_right": exercise.reference}
         exec(compile(self.source(exercise), f"<mistake: {self.name}>", "exec"), namespace)
@@ -142,14 +143,16 @@ NO_RETURN = "returned None"
 
 
 def _fresh(case: Case) -> tuple:
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in case.args)
+    """Copies of the arguments: arrays, and random generators so that every call draws the same numbers."""
+    return tuple(a.copy() if isinstance(a, np.ndarray) else copy.deepcopy(a) if isinstance(a, np.random.Generator)
+                 else a for a in case.args)
 
 
 def _crash(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def call(fn: Callable, case: Case, name: str, in_place_hint: str, diagnose: Callable[[str], "Mistake | None"]) -> Any:
+def call(fn: Callable, case: Case, name: str, in_place_hint: str, diagnose: Callable[[str], Mistake | None]) -> Any:
     """Call the learner's function on copies of the inputs; report crashes and in-place edits."""
     args = _fresh(case)
     try:
@@ -248,7 +251,9 @@ class Exercise:
     """A graded function: its reference, its parts (one graded cell each) and its known mistakes.
 
     ``signature`` is the learner's ``def`` line without ``def`` and colon, e.g.
-    ``"softmax(logits, axis=-1)"``. ``cheats`` and ``shared`` mistakes (written once in
+    ``"softmax(logits, axis=-1)"``. ``observe(output, case)``, when given, turns an output into what
+    is compared with the reference (e.g. sampled token ids into their frequencies, for a reference
+    that returns the probabilities); ``tolerance(case)`` then says how far the two may be apart. ``cheats`` and ``shared`` mistakes (written once in
     :mod:`logits_to_loss.mistakes`) follow the exercise's own ``mistakes`` in the catalogue.
     """
 
@@ -262,6 +267,7 @@ class Exercise:
         shared: Sequence[Mistake] = (),
         from_scratch: bool = True,
         tolerance: Callable[[Case], float] = tolerance,
+        observe: Callable[[Any, Case], Any] | None = None,
         in_place_hint: str = "work on a new array (`z = x - x.max(...)`) so the caller's logits stay intact",
     ) -> None:
         from . import mistakes as common  # the shared catalogue is built from Mistake itself
@@ -269,6 +275,7 @@ class Exercise:
         self.signature, self.name = signature, signature.split("(", 1)[0].strip()
         self.reference, self.parts = reference, dict(parts)
         self.from_scratch, self.tolerance, self.in_place_hint = from_scratch, tolerance, in_place_hint
+        self.observe = observe
         self.catalogue = (*mistakes, *shared, *common.ALWAYS, *(common.CHEATS if from_scratch else ()))
 
     @cached_property
@@ -302,7 +309,7 @@ class Exercise:
 
     def expected(self, case: Case) -> np.ndarray:
         """The reference answer, computed in float64 whatever the input's dtype."""
-        args = tuple(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in case.args)
+        args = tuple(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in _fresh(case))
         with np.errstate(all="ignore"):
             return np.asarray(self.reference(*args, **case.kwargs))
 
@@ -318,6 +325,8 @@ class Exercise:
         """The first catalogued mistake whose code gives what the learner's gave on this case, if any."""
         for mistake, wrong in self._wrong:
             out = self._outcome(wrong, case)
+            if self.observe is not None and out is not None and not isinstance(out, str):
+                out = self.observe(out, case)
             if isinstance(got, str) or isinstance(out, str):
                 if isinstance(got, str) and isinstance(out, str) and got == out:
                     return mistake
@@ -342,6 +351,12 @@ class Exercise:
         expected, tol = answer or (self.expected(case), self.tolerance(case))
         match = (lambda got: self.diagnose(got, case, tol)) if diagnose else (lambda got: None)
         out = call(fn, case, self.name, self.in_place_hint, match)
+        if self.observe is not None and out is not None:
+            try:
+                out = self.observe(out, case)
+            except Exception as exc:  # learner output the observation cannot read is feedback too
+                raise CheckFailure(f"{describe(case, self.name)} returned {_short(out)}, which is not usable "
+                                   f"here ({_crash(exc)})") from None
         if _is_float(out) and close(np.asarray(out, dtype=float), expected, tol):
             return
         where = describe(case, self.name)
