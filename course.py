@@ -2,6 +2,7 @@
 """Set up and run the Logits to Loss course with one command each.
 
     python3 course.py lab                  install (if needed) and open JupyterLab on notebooks/
+    python3 course.py instructor           JupyterLab in grader/ with nbgrader's menus and formgrader
     python3 course.py test [--chapter NN]  install (if needed) and run the test suite (one chapter's part of it)
     python3 course.py regenerate [NN]      rewrite the generated cells and notebooks/ from solutions/
     python3 course.py new NN-topic         scaffold a chapter that passes the generic tests
@@ -14,6 +15,7 @@ search, so pip never pulls a multi-GB CUDA build). Needs only Python 3.10+.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -38,7 +40,7 @@ def pip_environment() -> dict[str, str]:
 
 def ensure_venv(extra: str) -> None:
     """Create .venv and install the package with ``extra``; skipped when pyproject.toml is unchanged."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036  (this script may run under an older system Python)
         sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print(f"[1/3] creating the virtual environment {VENV}", flush=True)
@@ -65,6 +67,30 @@ def run(cmd: list[str], cwd: Path = ROOT, check: bool = True, env: dict[str, str
     return code
 
 
+NBGRADER_SERVER = ("formgrader", "validate_assignment", "assignment_list", "course_list")
+
+
+def learner_environment() -> dict[str, str]:
+    """Environment for a learner's JupyterLab: nbgrader's menus, panels and server parts switched off.
+
+    A private Jupyter config folder (it outranks the one in .venv that enables nbgrader) holds the
+    switches, so the instructor's lab keeps them and nothing is installed or removed.
+    """
+    config = VENV / "etc" / "learner-jupyter"
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
+    extensions = {f"nbgrader.server_extensions.{name}": False for name in NBGRADER_SERVER}
+    (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": extensions}}))
+    return dict(os.environ, JUPYTER_CONFIG_DIR=str(config))
+
+
+def lab_arguments(notebook_dir: Path) -> list[str]:
+    """JupyterLab's arguments; as root (Docker, cloud boxes) it needs --allow-root to start at all."""
+    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    return [str(BIN / "jupyter"), "lab", f"--notebook-dir={notebook_dir}", *root]
+
+
 def test_arguments(argv: list[str]) -> list[str]:
     """pytest arguments; ``--chapter NN`` keeps the tests of chapter NN (its generic and its own tests)."""
     if "--chapter" not in argv:
@@ -80,8 +106,10 @@ def main(argv: list[str]) -> None:
     command = argv[0] if argv else ""
     if command == "lab":
         ensure_venv("course")
-        root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-        run([str(BIN / "jupyter"), "lab", f"--notebook-dir={ROOT / 'notebooks'}", *root, *argv[1:]])
+        run([*lab_arguments(ROOT / "notebooks"), *argv[1:]], env=learner_environment())
+    elif command == "instructor":
+        ensure_venv("course")
+        run([*lab_arguments(ROOT / "grader"), *argv[1:]])
     elif command == "test":
         ensure_venv("dev")
         sys.exit(run([str(PYTHON), "-m", "pytest", *test_arguments(argv[1:])], check=False))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import tomllib
-from course_helpers import ROOT
+from course_helpers import CHAPTERS, ROOT
 
 import logits_to_loss
 
@@ -83,3 +83,28 @@ def test_reference_library_needs_numpy_only():
     code = "import sys, logits_to_loss; print(sorted(m for m in ('matplotlib', 'ipywidgets', 'torch', 'nbgrader') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_readme_course_map_is_current():
+    """The README's course map is what `course.py regenerate` writes from the chapter registry."""
+    from logits_to_loss.authoring import course_map
+
+    assert course_map(ROOT) in (ROOT / "README.md").read_text(), "run `python3 course.py regenerate`"
+
+
+def test_binder_badges_open_existing_notebooks():
+    """Every Binder badge opens JupyterLab on a notebook that exists, in the repository named in pyproject.toml."""
+    from logits_to_loss.authoring import repository
+
+    urls = re.findall(r"\((https://mybinder\.org/v2/gh/[^)]+)\)", (ROOT / "README.md").read_text())
+    assert len(urls) == len(CHAPTERS)
+    for url in urls:
+        repo, path = re.fullmatch(r"https://mybinder\.org/v2/gh/(.+)/HEAD\?urlpath=lab/tree/(.+)", url).groups()
+        assert repo == repository(ROOT) and (ROOT / path).is_file(), url
+
+
+def test_ruff_is_clean():
+    """`ruff check` (configured in pyproject.toml) finds nothing in the library, tests, benchmarks and tooling."""
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "bench", "course.py", "grader"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert ruff.returncode == 0, ruff.stdout[-3000:]
