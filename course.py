@@ -6,6 +6,7 @@
     python3 course.py test [--chapter NN]  install (if needed) and run the test suite (one chapter's part of it)
     python3 course.py regenerate [NN]      rewrite the generated cells and notebooks/ from solutions/
     python3 course.py new NN-topic         scaffold a chapter that passes the generic tests
+    python3 course.py screenshots          retake docs/screenshots/ with the browser suite
 
 Everything goes into a project-local virtual environment, .venv/, with the CPU build of
 PyTorch (torch is pinned in pyproject.toml; on Linux the CPU wheel index is added to pip's
@@ -113,6 +114,10 @@ def main(argv: list[str]) -> None:
     elif command == "test":
         ensure_venv("dev")
         sys.exit(run([str(PYTHON), "-m", "pytest", *test_arguments(argv[1:])], check=False))
+    elif command == "screenshots":
+        ensure_venv("dev")
+        env = dict(os.environ, L2L_SCREENSHOTS=str(ROOT / "docs" / "screenshots"))
+        sys.exit(run([str(PYTHON), "-m", "pytest", "-n", "0", "tests/test_browser.py", *argv[1:]], check=False, env=env))
     elif command in ("regenerate", "new"):
         ensure_venv("dev")
         run([str(PYTHON), "-m", "logits_to_loss.authoring", *argv])

@@ -1,7 +1,7 @@
 """The generic chapter suite, through Jupyter and nbgrader: every registered chapter's notebooks.
 
-Sources are clean and in sync with their declaration, execute headless with every check passing,
-validate, and the student version fails every test yet runs to the end. The grading round trip
+Sources are clean and in sync with their declaration and pass `nbgrader validate` (which executes
+them), and the student version fails every test yet runs to the end. The grading round trip
 goes through the real nbgrader CLI: the solution scores full marks, the blank notebook 0, one
 catalogued mistake per exercise loses exactly its cells and is named in the feedback, every cheat
 scores 0, and grading a submission again gives the same scores and feedback.
@@ -33,7 +33,7 @@ from course_helpers import (
 from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
-from logits_to_loss.authoring import regenerate_cells, slug
+from logits_to_loss.authoring import PLAYGROUND, playground, regenerate_cells, slug
 
 pytestmark = pytest.mark.slow
 chapter_cases = pytest.mark.parametrize("chapter", CHAPTERS.values(), ids=ids)
@@ -65,16 +65,6 @@ def test_source_is_clean_and_generated_cells_are_current(chapter):
 
 
 @chapter_cases
-def test_source_executes_with_every_check_passing(chapter):
-    """The instructor notebook runs top to bottom headless, every graded cell printing its ✓ line."""
-    nb = nbformat.read(source(chapter), as_version=4)
-    printed, elapsed = _execute(source(chapter), nb)
-    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
-    assert printed.count("✓") >= len(graded), "a test cell ran without its check printing a ✓ line"
-    print(f"{chapter.id}: instructor notebook executed in {elapsed:.1f} s")
-
-
-@chapter_cases
 def test_student_notebook_runs_all_to_the_end(chapter):
     """Run All on the student notebook reaches the last cell: unanswered exercises print one line each."""
     path = NOTEBOOKS / chapter.id / chapter.notebook
@@ -87,7 +77,7 @@ def test_student_notebook_runs_all_to_the_end(chapter):
 @chapter_cases
 def test_nbgrader_validate_passes_source_and_fails_every_student_test(chapter):
     """`nbgrader validate` passes the source and `validate --invert` fails every test of the student version."""
-    ok = nbgrader("validate", str(source(chapter)), cwd=ROOT / "grader")
+    ok = nbgrader("validate", str(source(chapter)), cwd=ROOT / "grader")  # executes the instructor notebook
     assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout
     inverted = nbgrader("validate", "--invert", str(NOTEBOOKS / chapter.id / chapter.notebook), cwd=ROOT / "grader")
     assert "Success! The notebook does not pass any tests." in inverted.stdout, inverted.stdout
@@ -103,23 +93,33 @@ def test_committed_student_notebooks_match_regeneration(tmp_path):
         assert fresh == committed, f"notebooks/{chapter.id} is stale: run `python3 course.py regenerate` and commit"
     stray = {p.parent.name for p in NOTEBOOKS.glob("*/*.ipynb")} - set(CHAPTERS)
     assert not stray, f"notebooks/ has chapters with no declaration: {stray}"
+    assert nbformat.read(ROOT / PLAYGROUND, as_version=4) == playground(), "run `python3 course.py regenerate`"
+
+
+def test_playground_shows_every_explorer():
+    """notebooks/00-playground.ipynb runs headless and shows one explorer per chapter that declares one."""
+    nb = nbformat.read(ROOT / PLAYGROUND, as_version=4)
+    _execute(ROOT / PLAYGROUND, nb)
+    shown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(shown) == sum(c.explorer is not None for c in CHAPTERS.values())
 
 
 def _sample(chapter):
-    """Student id -> (exercise, mistake): one mistake per exercise, and every cheat of the first exercise."""
+    """Student id -> (exercise, mistake): one mistake per exercise, and cheats of the first exercise."""
     picks = {}
     for exercise in chapter.exercises:
         mistake = exercise.mistakes[0]
         picks[f"{slug(exercise.name)}-{slug(mistake.name)}"] = (exercise, mistake)
-    first = chapter.exercises[0]
-    picks.update({f"cheat-{slug(cheat.name)}": (first, cheat) for cheat in first.cheats})
+    first = chapter.exercises[0]  # the cheats that need no import; all of them fail in tests/test_chapters.py
+    picks.update({f"cheat-{slug(cheat.name)}": (first, cheat) for cheat in first.cheats if "import" not in cheat.code})
     return picks
 
 
 def _feedback(course, student, chapter) -> str:
     path = course / "feedback" / student / chapter.id / chapter.notebook.replace(".ipynb", ".html")
     text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
-    return re.sub(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", "<widget id>", text)
+    text = re.sub(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", "<widget id>", text)
+    return " ".join(text.split())  # HTML wraps lines wherever it likes
 
 
 @chapter_cases

@@ -108,3 +108,15 @@ def test_ruff_is_clean():
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "bench", "course.py", "grader"],
                           cwd=ROOT, capture_output=True, text=True)
     assert ruff.returncode == 0, ruff.stdout[-3000:]
+
+
+def test_plots_use_the_colour_blind_safe_palette():
+    """No explorer names a colour of matplotlib's default (tab:) palette; they use PALETTE (Okabe-Ito)."""
+    for path in (ROOT / "src" / "logits_to_loss" / "explorers").glob("*.py"):
+        assert not re.search(r"[\"']tab:\w+[\"']", path.read_text()), path.name
+
+
+def test_readme_screenshots_exist():
+    """Every screenshot the README shows was taken by the browser suite and committed."""
+    shots = re.findall(r"\]\((docs/screenshots/[^)]+\.png)\)", (ROOT / "README.md").read_text())
+    assert shots and all((ROOT / shot).is_file() for shot in shots), shots

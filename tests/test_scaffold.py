@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from course_helpers import ROOT
 
 pytestmark = pytest.mark.slow

@@ -135,6 +135,29 @@ def regenerate(root: Path, only: str | None = None) -> None:
         subprocess.run([str(nbgrader), "generate_assignment", chapter.id, "--force", "--log-level=WARN"],
                        cwd=root / "grader", check=True)
     write_course_map(root)
+    nbformat.write(playground(), root / PLAYGROUND)
+
+
+# -- the playground: every explorer on one page ------------------------------------------------------
+
+PLAYGROUND = "notebooks/00-playground.ipynb"
+
+
+def playground() -> Any:
+    """A notebook with every chapter's explorer, for JupyterLab or Voila (``voila notebooks/00-playground.ipynb``)."""
+    cells = [new_markdown_cell("# Logits to Loss — the explorers\n\nEvery chapter's explorer on one page. "
+                               "Each one is explained in its chapter's notebook.")]
+    setup = new_code_cell("from logits_to_loss.chapter import chapters\n\nCHAPTERS = chapters()")
+    cells.append(setup)
+    for chapter in chapters().values():
+        if chapter.explorer is not None:
+            cells.append(new_markdown_cell(f"## {chapter.number}. {chapter.title}"))
+            cells.append(new_code_cell(f'CHAPTERS["{chapter.id}"].explorer()'))
+    for number, cell in enumerate(cells):
+        cell.id = f"playground-{number}"
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    return nb
 
 
 # -- the README's course map ----------------------------------------------------------------------
@@ -163,7 +186,11 @@ def course_map(root: Path) -> str:
         badge = f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(root, chapter)})"
         rows.append(f"| {chapter.number} [{chapter.title}](notebooks/{chapter.id}/{chapter.notebook}) | "
                     f"{'; '.join(chapter.objectives)} | {chapter.minutes} min | {written} | {badge} |")
-    return "\n".join([MAP_START, *rows, MAP_END])
+    shots = [f"![{chapter.title}](docs/screenshots/{chapter.id}.png)" for chapter in chapters().values()
+             if chapter.explorer is not None]
+    gallery = ["", "The explorers as the browser suite sees them (`python3 course.py screenshots` retakes them):", "",
+               *shots]
+    return "\n".join([MAP_START, *rows, *gallery, MAP_END])
 
 
 def write_course_map(root: Path) -> None:
@@ -183,6 +210,7 @@ def configure(c: Any, source: Path, release: Path, db_url: str) -> None:
     c.CourseDirectory.db_url = db_url
     c.ClearOutput.enabled = True
     c.ExecutePreprocessor.timeout = 120
+    c.ExecutePreprocessor.coalesce_streams = True  # one output per cell's prints: regrading gives identical feedback
     c.GenerateAssignment.preprocessors = [
         ClearSolutionsWithStubs if p.__name__ == "ClearSolutions" else p
         for p in GenerateAssignment.class_traits()["preprocessors"].default()

@@ -41,8 +41,7 @@ class CheckFailure(AssertionError):
         self.mistake = mistake
 
     def _render_traceback_(self) -> list[str]:
-        lines = textwrap.wrap(str(self), width=100) or [""]
-        return ["\x1b[1;31m✗ " + lines[0] + "\x1b[0m", *("  " + line for line in lines[1:])]
+        return ["\x1b[1;31m✗ " + str(self) + "\x1b[0m"]  # one line: the notebook wraps it, names stay whole
 
 
 def grading() -> bool:
@@ -126,7 +125,10 @@ class NotWritten(Exception):
 
 
 def _short(x: Any) -> str:
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except Exception:  # e.g. a ragged tuple a learner returned
+        return repr(x)[:200]
     if arr.dtype.kind in "fc":
         return np.array2string(arr, precision=4, suppress_small=False, threshold=12, edgeitems=3)
     return np.array2string(arr, threshold=12, edgeitems=3)
@@ -198,8 +200,16 @@ def close(got: np.ndarray, expected: np.ndarray, tol: float) -> bool:
     if got.shape != expected.shape:
         return False
     with np.errstate(all="ignore"):
-        ok = np.abs(got - expected) <= tol * (1.0 + np.abs(expected))
-        return bool(np.all(ok | (got == expected) | (np.isnan(got) & np.isnan(expected))))
+        near = np.isfinite(expected) & (np.abs(got - expected) <= tol * (1.0 + np.abs(expected)))
+        return bool(np.all(near | (got == expected) | (np.isnan(got) & np.isnan(expected))))
+
+
+def _agrees(got: np.ndarray, out: Any, tol: float) -> bool:
+    """Whether a mistake's output ``out`` is the learner's ``got`` (False when it is no array of numbers)."""
+    try:
+        return close(got, np.asarray(out, dtype=float), tol)
+    except (TypeError, ValueError):
+        return False
 
 
 def _digits_that_differ(a: float, b: float) -> tuple[str, str]:
@@ -213,7 +223,8 @@ def _digits_that_differ(a: float, b: float) -> tuple[str, str]:
 
 def _first_difference(got: np.ndarray, expected: np.ndarray, tol: float) -> str:
     with np.errstate(all="ignore"):
-        bad = ~((np.abs(got - expected) <= tol * (1.0 + np.abs(expected))) | (got == expected))
+        bad = ~((np.isfinite(expected) & (np.abs(got - expected) <= tol * (1.0 + np.abs(expected))))
+                | (got == expected))
     index = tuple(int(i) for i in np.argwhere(bad)[0]) if got.ndim else ()
     g, e = float(got[index]), float(expected[index])
     sg, se = _digits_that_differ(g, e)
@@ -231,7 +242,7 @@ def _as_array(got: Any, expected: np.ndarray, where: str) -> np.ndarray:
     try:
         arr = np.asarray(got)
     except Exception:
-        raise CheckFailure(f"{where} returned a {type(got).__name__}, expected a NumPy array or number") from None
+        raise CheckFailure(f"{where} returned a {type(got).__name__} that is not an array of numbers") from None
     if arr.dtype.kind not in "fiub":
         raise CheckFailure(f"{where} returned dtype {arr.dtype}; return real numbers")
     if arr.dtype.kind in "iub" and expected.dtype.kind == "f":
@@ -276,7 +287,13 @@ class Exercise:
         self.reference, self.parts = reference, dict(parts)
         self.from_scratch, self.tolerance, self.in_place_hint = from_scratch, tolerance, in_place_hint
         self.observe = observe
-        self.catalogue = (*mistakes, *shared, *common.ALWAYS, *(common.CHEATS if from_scratch else ()))
+        always = [m for m in common.ALWAYS if m is not common.EDITED_INPUT or self._takes_arrays()]
+        self.catalogue = (*mistakes, *shared, *always, *(common.CHEATS if from_scratch else ()))
+
+    def _takes_arrays(self) -> bool:
+        """Whether the exercise's inputs include an array (which an in-place edit could change)."""
+        first = self.cases(next(iter(self.parts)), seed=0)[0]
+        return any(isinstance(a, np.ndarray) for a in first.args)
 
     @cached_property
     def placeholders(self) -> dict[str, str]:
@@ -330,7 +347,7 @@ class Exercise:
             if isinstance(got, str) or isinstance(out, str):
                 if isinstance(got, str) and isinstance(out, str) and got == out:
                     return mistake
-            elif out is not None and close(got, np.asarray(out, dtype=float), tol):
+            elif out is not None and _agrees(got, out, tol):
                 return mistake
         return None
 

@@ -15,7 +15,7 @@ EDITED_INPUT = Mistake(
     """
     def {name}(*args, **kwargs):
         out = _right(*args, **kwargs)
-        args[0][...] = 0  # overwrites the caller's array
+        next(a for a in args if isinstance(a, np.ndarray))[...] = 0  # overwrites the caller's array
         return out
     """,
     "Work on a new array so the caller's data stay intact.",

@@ -11,21 +11,16 @@ from ..quiz import Question, Quiz
 
 
 def _one_row(rng):
-    return [
-        Case((np.array([2.0, 1.0, 0.5, -1.0]),), "the cat example"),
-        Case((np.zeros(3),), "equal logits"),
-        Case((rng.normal(0, 3, size=int(rng.integers(2, 40))),), "random row"),
-        Case((rng.normal(0, 3, size=7).astype(np.float32),), "random float32 row"),
-    ]
+    return [Case((np.array([2.0, 1.0, 0.5, -1.0]),), "the cat example"), Case((np.zeros(3),), "equal logits"),
+            Case((rng.normal(0, 3, size=int(rng.integers(2, 40))),), "random row"),
+            Case((rng.normal(0, 3, size=7).astype(np.float32),), "random float32 row")]
 
 
 def _batch(rng):
-    return [
-        Case((np.array([[2.0, 1.0, 0.5, -1.0], [0.0, 3.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]]),), "a batch of 3 rows"),
-        Case((rng.normal(0, 2, size=(5, 5)),), "square random batch"),
-        Case((rng.normal(0, 2, size=(4, 9)).astype(np.float32),), "random (4, 9) float32 batch"),
-        Case((rng.normal(0, 2, size=(2, 3, 6)),), "a (B, T, V) batch"),
-    ]
+    rows = np.array([[2.0, 1.0, 0.5, -1.0], [0.0, 3.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    return [Case((rows,), "a batch of 3 rows"), Case((rng.normal(0, 2, size=(5, 5)),), "square random batch"),
+            Case((rng.normal(0, 2, size=(4, 9)).astype(np.float32),), "random (4, 9) float32 batch"),
+            Case((rng.normal(0, 2, size=(2, 3, 6)),), "a (B, T, V) batch")]
 
 
 def _axis(rng):

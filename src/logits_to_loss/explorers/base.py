@@ -11,18 +11,28 @@ from __future__ import annotations
 import io
 from typing import Any, Mapping
 
+import matplotlib
+from cycler import cycler
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
+
+# Okabe & Ito's colour-blind-safe palette: every explorer, and every plot a chapter's notebook
+# draws after loading its chapter, cycles through it.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+matplotlib.rcParams["axes.prop_cycle"] = cycler(color=PALETTE)
 
 
 class Explorer:
     """Subclasses set ``controls`` (name -> widget factory args) and implement ``compute`` and ``draw``."""
 
     def __init__(self, figsize: tuple[float, float] = (8.0, 3.4)) -> None:
-        self.fig = Figure(figsize=figsize, layout="constrained")
+        self.fig = Figure(figsize=figsize, dpi=90, layout="constrained")
         self.values: dict[str, Any] = dict(self.defaults())
         self.state: dict[str, Any] = {}
         self._image = None
         self._widget = None
+        self._canvas = None
         self.setup(self.fig)
         self.update()
 
@@ -60,10 +70,16 @@ class Explorer:
         return self.state
 
     def png(self) -> bytes:
-        """The figure rendered as PNG bytes."""
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=90)
-        return buf.getvalue()
+        """The figure rendered as PNG bytes (Agg canvas kept for life; fast, light compression)."""
+        if self._canvas is None:
+            self._canvas = FigureCanvasAgg(self.fig)
+            self._canvas.draw()
+            self.fig.set_layout_engine("none")  # lay out once: re-solving the layout doubled every redraw
+        self._canvas.draw()
+        buffer = io.BytesIO()
+        Image.frombuffer("RGBA", self._canvas.get_width_height(), self._canvas.buffer_rgba()).save(
+            buffer, format="png", compress_level=1)
+        return buffer.getvalue()
 
     def widget(self):
         """Controls and figure as one ipywidgets box (built once, reused on every display)."""

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from ..losses import cross_entropy
 from ..normalisation import softmax
-from .base import Explorer
+from .base import PALETTE, Explorer
 
 TOKENS = ("mat", "dog", "floor", "car")
 _CURVE_P = np.geomspace(1e-6, 1.0, 400)
@@ -33,7 +33,7 @@ class CrossEntropyExplorer(Explorer):
 
     def setup(self, fig: Figure) -> None:
         self.ax_probs, self.ax_curve = fig.subplots(1, 2, width_ratios=(1, 1.3))
-        self.bars = self.ax_probs.bar(TOKENS, np.zeros(len(TOKENS)), color="tab:blue")
+        self.bars = self.ax_probs.bar(TOKENS, np.zeros(len(TOKENS)), color=PALETTE[0])
         self.ax_probs.set_ylim(0, 1.1)
         self.ax_probs.set_title("probabilities p = softmax(z)")
         self.labels = [self.ax_probs.text(i, 0, "", ha="center", va="bottom", fontsize=9) for i in range(len(TOKENS))]
@@ -41,8 +41,8 @@ class CrossEntropyExplorer(Explorer):
         ax = self.ax_curve
         ax.plot(_CURVE_P, -np.log(_CURVE_P), color="0.3", lw=1.5, label="loss = -log p")
         uniform = np.log(len(TOKENS))
-        ax.axhline(uniform, color="tab:green", ls="--", lw=1, label=f"uniform guess, ln {len(TOKENS)} = {uniform:.3f}")
-        (self.point,) = ax.plot([], [], "o", color="tab:orange", ms=9, zorder=3)
+        ax.axhline(uniform, color=PALETTE[2], ls="--", lw=1, label=f"uniform guess, ln {len(TOKENS)} = {uniform:.3f}")
+        (self.point,) = ax.plot([], [], "o", color=PALETTE[1], ms=9, zorder=3)
         self.note = ax.text(0.97, 0.95, "", transform=ax.transAxes, ha="right", va="top", fontsize=10)
         ax.set_xlim(0, 1.02)
         ax.set_xlabel("p(target)")
@@ -69,7 +69,7 @@ class CrossEntropyExplorer(Explorer):
     def draw(self, state: Mapping[str, Any]) -> None:
         for i, (bar, label, p) in enumerate(zip(self.bars, self.labels, state["probs"])):
             bar.set_height(p)
-            bar.set_color("tab:orange" if i == state["target_index"] else "tab:blue")
+            bar.set_color(PALETTE[1] if i == state["target_index"] else PALETTE[0])
             label.set_text(f"{p:.3f}")
             label.set_y(p)
         p, loss = state["target_prob"], state["loss"]

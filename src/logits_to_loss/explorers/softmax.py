@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..normalisation import softmax
-from .base import Explorer
+from .base import PALETTE, Explorer
 
 TOKENS = ("mat", "dog", "floor", "car")  # "The cat sat on the ..." of the worked example
 
@@ -31,7 +31,7 @@ class SoftmaxExplorer(Explorer):
         titles = ("logits z", "e^(z/T)", "probabilities p")
         self.bars = []
         for ax, title in zip(self.axes, titles):
-            self.bars.append(ax.bar(TOKENS, np.zeros(len(TOKENS)), color="tab:blue"))
+            self.bars.append(ax.bar(TOKENS, np.zeros(len(TOKENS)), color=PALETTE[0]))
             ax.set_title(title)
         self.axes[0].axhline(0, color="0.5", lw=0.8)
         self.axes[2].set_ylim(0, 1)

@@ -13,12 +13,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..normalisation import naive_softmax, softmax
-from .base import Explorer
+from .base import PALETTE, Explorer
 
 CLASSES = ("refund", "reship", "escalate")
 BASE_LOGITS = np.array([3.0, 1.0, 0.0])
 DTYPES = ("float16", "float32", "float64")
-_OK, _BAD = "tab:green", "tab:red"
+_OK, _BAD = PALETTE[2], PALETTE[3]
 
 
 def _label(value: float) -> str:
@@ -51,7 +51,7 @@ class StabilityExplorer(Explorer):
         titles = ("naive: exp(z) / sum exp(z)", "stable: exp(z - max z) / sum")
         self.bars, self.labels, self.status = [], [], []
         for ax, title in zip(self.axes, titles):
-            self.bars.append(ax.bar(CLASSES, np.zeros(len(CLASSES)), color="tab:blue"))
+            self.bars.append(ax.bar(CLASSES, np.zeros(len(CLASSES)), color=PALETTE[0]))
             self.labels.append([ax.text(i, 0, "", ha="center", va="bottom", fontsize=10) for i in range(len(CLASSES))])
             self.status.append(ax.text(0.5, 0.93, "", transform=ax.transAxes, ha="center", va="top", fontsize=10))
             ax.set_title(title, fontsize=10)
