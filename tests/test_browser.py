@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from browser_helpers import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     copy_course,
     free_port,
     jupyterlab,
@@ -99,10 +98,11 @@ def test_chapter_in_jupyterlab(lab, chapter):
         text = _outputs(page)
         assert "Traceback" not in text and "Error displaying widget" not in text, text[-2000:]
         assert "not written yet" in text
-        radio = page.locator(".widget-radio-box").first
-        radio.scroll_into_view_if_needed()
-        radio.locator("input[type=radio]").first.check()
-        page.wait_for_selector("text=/Right|Not quite/")
+        question = page.locator(".widget-vbox:has(.widget-radio-box):not(:has(.widget-vbox))").first  # one question
+        question.scroll_into_view_if_needed()
+        question.locator("input[type=radio]").first.check()
+        note = question.locator(".widget-html").last.element_handle()
+        page.wait_for_function("note => /Right|Not quite/.test(note.textContent)", arg=note)
         if chapter.explorer is None:
             return
         _move_slider(page)
@@ -118,8 +118,9 @@ def test_chapter_in_jupyterlab(lab, chapter):
         page.close()
 
 
-def test_playground_renders_in_voila(tmp_path):
+def test_playground_renders_in_voila(lab, tmp_path):
     """`voila notebooks/00-playground.ipynb` serves a page with one rendered explorer per chapter that has one."""
+    browser = lab[0]
     port, log = free_port(), tmp_path / "voila.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
@@ -129,15 +130,13 @@ def test_playground_renders_in_voila(tmp_path):
         )
         try:
             wait_for(f"http://127.0.0.1:{port}/", server, log)
-            with playwright.sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.set_default_timeout(180_000)
-                page.goto(f"http://127.0.0.1:{port}/")
-                explorers = sum(c.explorer is not None for c in CHAPTERS.values())
-                page.wait_for_function(f"document.querySelectorAll('img.widget-image').length >= {explorers}")
-                assert "Traceback" not in page.inner_text("body")
-                browser.close()
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(180_000)
+            page.goto(f"http://127.0.0.1:{port}/")
+            explorers = sum(c.explorer is not None for c in CHAPTERS.values())
+            page.wait_for_function(f"document.querySelectorAll('img.widget-image').length >= {explorers}")
+            assert "Traceback" not in page.inner_text("body")
+            page.close()
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -10,6 +10,7 @@ from scipy.special import logsumexp as scipy_logsumexp
 import logits_to_loss as ltl
 from logits_to_loss.chapters.stability import CHAPTER, LARGE, ORDINARY
 from logits_to_loss.checker import CheckFailure
+from logits_to_loss.explorers.base import PALETTE
 from logits_to_loss.explorers.stability import StabilityExplorer
 
 WORKED = [0.844, 0.114, 0.042]  # softmax([3, 1, 0]), to 3 decimals
@@ -82,7 +83,7 @@ def test_explorer_marks_nan_in_red_and_updates_in_place():
     """NaN results get a red 'NaN' label and a zero-height bar; the figure and artists are the same objects."""
     explorer = StabilityExplorer()
     fig, bar, label = explorer.fig, explorer.bars[0][0], explorer.labels[0][0]
-    assert label.get_text() == "NaN" and label.get_color() == "tab:red" and bar.get_height() == 0
+    assert label.get_text() == "NaN" and label.get_color() == PALETTE[3] and bar.get_height() == 0
     assert "broken" in explorer.status[0].get_text()
     state = explorer.update(c=0.0)
     assert explorer.fig is fig and explorer.bars[0][0] is bar and explorer.labels[0][0] is label

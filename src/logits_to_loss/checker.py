@@ -281,14 +281,19 @@ class Exercise:
         observe: Callable[[Any, Case], Any] | None = None,
         in_place_hint: str = "work on a new array (`z = x - x.max(...)`) so the caller's logits stay intact",
     ) -> None:
-        from . import mistakes as common  # the shared catalogue is built from Mistake itself
-
         self.signature, self.name = signature, signature.split("(", 1)[0].strip()
         self.reference, self.parts = reference, dict(parts)
         self.from_scratch, self.tolerance, self.in_place_hint = from_scratch, tolerance, in_place_hint
         self.observe = observe
+        self._own = (*mistakes, *shared)
+
+    @cached_property
+    def catalogue(self) -> tuple[Mistake, ...]:
+        """The exercise's own mistakes, the shared ones it opted into, those that always apply, the cheats."""
+        from . import mistakes as common  # the shared catalogue is built from Mistake itself
+
         always = [m for m in common.ALWAYS if m is not common.EDITED_INPUT or self._takes_arrays()]
-        self.catalogue = (*mistakes, *shared, *always, *(common.CHEATS if from_scratch else ()))
+        return (*self._own, *always, *(common.CHEATS if self.from_scratch else ()))
 
     def _takes_arrays(self) -> bool:
         """Whether the exercise's inputs include an array (which an in-place edit could change)."""
