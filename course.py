@@ -21,6 +21,7 @@ import os
 import platform
 import subprocess
 import sys
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -31,11 +32,22 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
+def reachable(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=5)
+        return True
+    except OSError:
+        return False
+
+
 def pip_environment() -> dict[str, str]:
     """On Linux, let pip also search PyTorch's CPU wheel index (PyPI's Linux torch wheels carry CUDA)."""
     env = dict(os.environ)
     if platform.system() == "Linux" and "PIP_EXTRA_INDEX_URL" not in env:
-        env["PIP_EXTRA_INDEX_URL"] = CPU_TORCH_INDEX
+        if reachable(CPU_TORCH_INDEX + "/torch/"):
+            env["PIP_EXTRA_INDEX_URL"] = CPU_TORCH_INDEX
+        else:  # e.g. a network that reaches PyPI only: pip would retry the index for every package
+            print(f"      ({CPU_TORCH_INDEX} is unreachable: installing from the default index only)", flush=True)
     return env
 
 
@@ -51,10 +63,11 @@ def ensure_venv(extra: str) -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     print("[2/3] updating pip", flush=True)
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], env=pip_environment())
+    pip_env = pip_environment()
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], env=pip_env)
     print(f"[3/3] installing logits-to-loss[{extra}] and its dependencies (first run only; a few minutes, "
           "pip lists each package as it goes)", flush=True)
-    run([str(PYTHON), "-m", "pip", "install", "--progress-bar", "on", "-e", f"{ROOT}[{extra}]"], env=pip_environment())
+    run([str(PYTHON), "-m", "pip", "install", "--progress-bar", "on", "-e", f"{ROOT}[{extra}]"], env=pip_env)
     stamp.write_text(digest)
 
 
