@@ -116,6 +116,11 @@ def _passes(exercise, fn, case, answer=None) -> bool:
     return True
 
 
+def _narrow(case) -> bool:
+    """Whether a case has float arrays narrower than float64 (elsewhere the float64 variant is the solution itself)."""
+    return any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype != np.float64 for a in case.args)
+
+
 @exercise_cases
 def test_correct_answers_pass_on_every_draw(chapter, exercise):
     """The solution, the solution in float64 and the library's own formula pass 10,000 draws of every part."""
@@ -129,7 +134,7 @@ def test_correct_answers_pass_on_every_draw(chapter, exercise):
                 seen.add(_key(part, case))
                 answer = exercise.expected(case), exercise.tolerance(case)
                 failures += [f"variant {number}, seed {seed}, {case.label}" for number, fn in enumerate(variants)
-                             if not _passes(exercise, fn, case, answer)]
+                             if (number != 1 or _narrow(case)) and not _passes(exercise, fn, case, answer)]
     assert not failures, f"{len(failures)} failures, e.g. {failures[:3]}"
 
 

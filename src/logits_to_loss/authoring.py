@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from nbgrader.converters import GenerateAssignment
+from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.preprocessors import ClearSolutions
 
 from .chapter import CHAPTER_ID, Chapter, chapters
@@ -215,6 +215,10 @@ def configure(c: Any, source: Path, release: Path, db_url: str) -> None:
         ClearSolutionsWithStubs if p.__name__ == "ClearSolutions" else p
         for p in GenerateAssignment.class_traits()["preprocessors"].default()
     ]
+    from .grading.verdict import TrustedVerdicts  # the grade is decided outside the student's kernel
+
+    steps = Autograde.class_traits()["autograde_preprocessors"].default()
+    c.Autograde.autograde_preprocessors = [*steps[:1], TrustedVerdicts, *steps[1:]]  # right after Execute
 
 
 class ClearSolutionsWithStubs(ClearSolutions):

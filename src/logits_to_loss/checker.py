@@ -56,12 +56,16 @@ def not_yet(message: str) -> None:
     print(f"… {message}")
 
 
+def seed_of(*names: str) -> int:
+    """A 64-bit seed fixed by ``names`` (student, chapter, exercise, part, visible or hidden)."""
+    return int.from_bytes(hashlib.sha256("/".join(names).encode()).digest()[:8], "little")
+
+
 def submission_seed(*names: str) -> int | None:
     """A seed fixed by the submission under nbgrader (its folder names the student), None in self-study."""
     if not grading():
         return None
-    key = "/".join((*Path.cwd().parts[-2:], *names))  # autograded/<student>/<chapter>
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+    return seed_of(*Path.cwd().parts[-2:], *names)  # autograded/<student>/<chapter>
 
 
 @dataclass(frozen=True)
@@ -264,8 +268,11 @@ class Exercise:
     ``signature`` is the learner's ``def`` line without ``def`` and colon, e.g.
     ``"softmax(logits, axis=-1)"``. ``observe(output, case)``, when given, turns an output into what
     is compared with the reference (e.g. sampled token ids into their frequencies, for a reference
-    that returns the probabilities); ``tolerance(case)`` then says how far the two may be apart. ``cheats`` and ``shared`` mistakes (written once in
-    :mod:`logits_to_loss.mistakes`) follow the exercise's own ``mistakes`` in the catalogue.
+    that returns the probabilities); ``tolerance(case)`` then says how far the two may be apart.
+    ``portable = (to_plain, from_plain)`` turns a case's arguments into picklable ones and back, for
+    cases holding live objects that a trusted verdict must send to another process. ``cheats`` and
+    ``shared`` mistakes (written once in :mod:`logits_to_loss.mistakes`) follow the exercise's own
+    ``mistakes`` in the catalogue.
     """
 
     def __init__(
@@ -279,12 +286,13 @@ class Exercise:
         from_scratch: bool = True,
         tolerance: Callable[[Case], float] = tolerance,
         observe: Callable[[Any, Case], Any] | None = None,
+        portable: tuple[Callable[[tuple], tuple], Callable[[tuple], tuple]] | None = None,
         in_place_hint: str = "work on a new array (`z = x - x.max(...)`) so the caller's logits stay intact",
     ) -> None:
         self.signature, self.name = signature, signature.split("(", 1)[0].strip()
         self.reference, self.parts = reference, dict(parts)
         self.from_scratch, self.tolerance, self.in_place_hint = from_scratch, tolerance, in_place_hint
-        self.observe = observe
+        self.observe, self.portable = observe, portable
         self._own = (*mistakes, *shared)
 
     @cached_property

@@ -262,16 +262,28 @@ def _watched():
 
 def _problem(rng, rows, chunk_size, padded=0):
     """A case: float32 hidden (N, D) and weight (V, D) as watched leaves, targets (N,) ending in ``padded`` -100s."""
-    import torch
 
-    watch, _, _ = _watched()
     dim, vocab = int(rng.integers(2, 4)), int(rng.integers(chunk_size + 4, 24))  # D < V and chunk_size < V
     targets = rng.integers(0, vocab, size=rows)
     targets[rows - padded:] = IGNORE
     hidden, weight = rng.normal(0, 1, (rows, dim)), rng.normal(0, 1, (vocab, dim))
-    w = watch(weight.astype(np.float32), vocab, frozenset())
+    return _from_plain((hidden.astype(np.float32), weight.astype(np.float32), targets, chunk_size))
+
+
+def _from_plain(args):
+    """hidden and weight as watched leaves, targets as a tensor: a case from arrays (here or in another process)."""
+    import torch
+
+    watch, _, _ = _watched()
+    hidden, weight, targets, chunk_size = args
+    w = watch(weight, weight.shape[0], frozenset())
     w.inputs = frozenset({w.untyped_storage().data_ptr()})  # weight.T has a last axis of V but holds no logits
-    return watch(hidden.astype(np.float32), vocab, w.inputs), w, torch.tensor(targets), chunk_size
+    return watch(hidden, weight.shape[0], w.inputs), w, torch.tensor(targets), chunk_size
+
+
+def _to_plain(args):
+    """A case's tensors as arrays, so a trusted verdict can send them to the process running the learner's code."""
+    return tuple(a.__array__() if hasattr(a, "detach") else a for a in args)
 
 
 @cache
@@ -406,6 +418,7 @@ CHUNKED = Exercise(
     from_scratch=False,  # torch is the point here; the memory check catches F.cross_entropy on all logits
     tolerance=_torch_tolerance,
     observe=_observe,
+    portable=(_to_plain, _from_plain),
     in_place_hint="leave hidden, weight and targets unchanged",
 )
 

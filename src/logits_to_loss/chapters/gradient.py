@@ -162,15 +162,15 @@ def _mean_cross_entropy(targets):
 
 def _quadratic(rng, size):
     a, b = rng.uniform(1.0, 4.0, size=size), rng.normal(0, 1, size=size)
-    return Formula("sum(a*x**2)/2 + b·x", lambda x: 0.5 * np.sum(a * x**2) + b @ x), rng.normal(0, 2, size=size)
+    return Formula("sum(a*x**2)/2 + b·x", lambda x: 0.5 * (a * x * x).sum() + b @ x), rng.normal(0, 2, size=size)
 
 
 def _tanh_weighted(rng, shape):
     w = rng.normal(0, 1, size=shape)
-    return Formula("sum(w*tanh(x)) + sum(x**2)", lambda x: np.sum(w * np.tanh(x)) + np.sum(x**2)), rng.normal(0, 1, size=shape)
+    return Formula("sum(w*tanh(x)) + sum(x**2)", lambda x: (w * np.tanh(x)).sum() + (x * x).sum()), rng.normal(0, 1, size=shape)
 
 
-WAVY = Formula("sum(sin(3x)) + sum(x**3)", lambda x: np.sum(np.sin(3 * x)) + np.sum(x**3))
+WAVY = Formula("sum(sin(3x)) + sum(x**3)", lambda x: np.sin(3 * x).sum() + (x * x * x).sum())
 RESHIP = _mean_cross_entropy(1)
 TICKETS = np.array([3.0, 1.0, 0.0])
 

@@ -1,0 +1,315 @@
+"""Parallel autograding: each submission in a private nbgrader course; the parent is the gradebook's only writer.
+
+For every pending submission of a chapter the parent builds a private course (a copy of the
+submission and of a template gradebook holding the assignment) and starts ``nbgrader autograde``
+in it, in a fresh process of a forkserver that has nbgrader imported, up to ``workers`` at a
+time. The student's kernel runs in the :mod:`.sandbox`. When the process ends (or is killed at
+the wall-clock limit), the parent reads the private gradebook, copies the scores and the
+autograded notebook into the real course, and appends the outcome to the :mod:`.ledger`: a grade,
+or an error with a one-line reason. Nothing the student's code does reaches the real course.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from tqdm import tqdm
+
+from ..chapter import Chapter
+from . import ledger, sandbox
+from .ledger import Result
+from .report import course_config
+from .sandbox import Limits
+
+CONFIG = """c = get_config()
+load_subconfig({parent!r})
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.release_directory = {release!r}
+c.CourseDirectory.db_url = {db!r}
+c.ExecutePreprocessor.timeout = {timeout}
+c.TrustedVerdicts.command_prefix = {prefix!r}
+c.TrustedVerdicts.timeout = {timeout}
+"""
+MAX_NOTEBOOK = 32 * sandbox.MiB
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade: ``submitted/<student>/<chapter>`` and the digest of its files."""
+
+    student: str
+    folder: Path
+    digest: str
+    attempt: int = 0
+
+
+@dataclass(frozen=True)
+class Run:
+    """The settings shared by every submission of one autograde run."""
+
+    course: Path
+    source: Path
+    chapter: Chapter
+    limits: Limits
+    work: Path
+    users: list[tuple[int, int]] | None
+
+
+def pending(course: Path, chapter: Chapter, force: bool = False) -> list[Job]:
+    """Submissions of ``chapter`` with no result in the ledger for their current files (all with ``force``)."""
+    done = {} if force else ledger.read(course, chapter.id)
+    jobs = []
+    for folder in sorted((course / "submitted").glob(f"*/{chapter.id}")):
+        job = Job(folder.parent.name, folder, ledger.digest(folder))
+        if job.student not in done or done[job.student].digest != job.digest:
+            jobs.append(job)
+    return jobs
+
+
+def precheck(job: Job, notebook: str) -> str | None:
+    """Why the submission cannot be graded at all (missing, oversized or corrupt notebook), or None."""
+    path = job.folder / notebook
+    if not path.is_file():
+        found = ", ".join(sorted(p.name for p in job.folder.glob("*.ipynb"))) or "none"
+        return f"no notebook named {notebook} (found: {found})"
+    if path.is_symlink() or path.stat().st_size > MAX_NOTEBOOK:
+        return f"the notebook is a link or larger than {sandbox.size_text(MAX_NOTEBOOK)}"
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:
+        return "the notebook is not valid JSON"
+    return None
+
+
+def _write_course(folder: Path, run: Run, source: Path, prefix: list[str] = ()) -> None:
+    folder.mkdir(mode=0o711)
+    (folder / "nbgrader_config.py").write_text(CONFIG.format(
+        parent=str(run.course / "nbgrader_config.py"), root=str(folder), source=str(source),
+        release=str(folder / "release"), db=f"sqlite:///{folder / 'gradebook.db'}", timeout=run.limits.cell_timeout,
+        prefix=list(prefix)))
+
+
+def nbgrader_cli(*args: str, cwd: Path) -> None:
+    """The real nbgrader command line, from this interpreter's environment."""
+    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args, "--log-level=WARN"], cwd=cwd, check=True)
+
+
+def make_template(run: Run) -> Path:
+    """A gradebook holding just the assignment (``generate_assignment`` in a scratch course); returns its path."""
+    folder = run.work / "template"
+    _write_course(folder, run, run.source)
+    nbgrader_cli("generate_assignment", run.chapter.id, "--force", cwd=folder)
+    return folder / "gradebook.db"
+
+
+def prepare(run: Run, job: Job, template: Path, slot: int) -> Path:
+    """The private course of ``job``: its own submission copy, gradebook, kernelspec and home."""
+    private = run.work / f"{job.student}.{job.attempt}"
+    source = private / "source"
+    home = private / "home"
+    user = run.users[slot] if run.users else None
+    _write_course(private, run, source, sandbox.jail_prefix(run.limits, home, user))  # the verdicts' runners are jailed too
+    shutil.copytree(run.source / run.chapter.id, source / run.chapter.id, ignore=shutil.ignore_patterns("*.ipynb"))
+    shutil.copytree(job.folder, private / "submitted" / job.student / run.chapter.id, symlinks=True)
+    shutil.copyfile(template, private / "gradebook.db")
+    (private / "gradebook.db").chmod(0o600)
+    home.mkdir(mode=0o700)
+    if user:
+        os.chown(home, *user)
+    sandbox.write_kernelspec(private / "jupyter", run.limits, home, user)
+    return private
+
+
+def grade(private: str, chapter_id: str, student: str, grader_memory: int) -> None:
+    """Process body: ``nbgrader autograde`` of one student in its private course, logging to a file."""
+    os.setsid()
+    sandbox.die_with_parent()
+    resource.setrlimit(resource.RLIMIT_AS, (grader_memory, grader_memory))
+    log = os.open(os.path.join(private, "nbgrader.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.chdir(private)
+    os.environ["JUPYTER_PATH"] = os.path.join(private, "jupyter")
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    NbGraderApp.launch_instance(argv=["autograde", chapter_id, "--create", "--student", student])
+
+
+# -- reading and recording a result ------------------------------------------------------------------
+
+
+def _notes(notebook: Path, limits: Limits) -> str:
+    """One line for what went wrong inside a graded notebook: a timed-out cell or the memory limit."""
+    names = {o.get("ename") for c in json.loads(notebook.read_text())["cells"] for o in c.get("outputs", [])
+             if o.get("output_type") == "error"}
+    notes = []
+    if "CellTimeoutError" in names:
+        notes.append(f"cell timed out after {limits.cell_timeout} s")
+    if "MemoryError" in names:
+        notes.append(f"memory limit of {sandbox.size_text(limits.memory)} exceeded")
+    return "; ".join(notes)
+
+
+def _failure(log: str, exitcode: int | None, limits: Limits) -> str:
+    """One line for why nbgrader produced no graded notebook, from its log."""
+    if "DeadKernelError" in log or "Kernel died" in log:
+        return "the kernel died"
+    if "UnresponsiveKernelError" in log:
+        return "the kernel stopped responding"
+    if "MemoryError" in log:
+        return f"the grader ran out of memory ({sandbox.size_text(limits.grader_memory)}): too much output?"
+    errors = [line.strip() for line in log.splitlines() if "ERROR" in line]
+    return errors[-1][:200] if errors else f"nbgrader exited with status {exitcode}"
+
+
+def _grades(db: Path, chapter_id: str, student: str) -> dict[tuple[str, str], tuple[float, bool]]:
+    with Gradebook(f"sqlite:///{db}") as gb:
+        submission = gb.find_submission(chapter_id, student)
+        return {(nb.name, g.name): (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks
+                for g in nb.grades}
+
+
+def outcome(run: Run, job: Job, private: Path, exitcode: int | None, timed_out: bool) -> Result | None:
+    """The result of a finished process; None when it was killed from outside and should run again."""
+    def error(reason: str) -> Result:
+        return Result(job.student, job.digest, "error", 0.0, 0.0, reason)
+
+    if timed_out:
+        return error(f"submission timed out after {run.limits.wall} s")
+    autograded = private / "autograded" / job.student / run.chapter.id / run.chapter.notebook
+    if autograded.is_file() and exitcode == 0:  # the notebook is written before it runs: check the exit
+        with Gradebook(f"sqlite:///{private / 'gradebook.db'}") as gb:
+            submission = gb.find_submission(run.chapter.id, job.student)
+            score, top = submission.score, submission.max_score
+        return Result(job.student, job.digest, "graded", score, top, _notes(autograded, run.limits))
+    if exitcode == -signal.SIGKILL and job.attempt == 0:
+        return None
+    log = (private / "nbgrader.log").read_text(errors="replace") if (private / "nbgrader.log").exists() else ""
+    return error(_failure(log, exitcode, run.limits))
+
+
+def record(run: Run, job: Job, result: Result, private: Path | None) -> None:
+    """Write ``result`` into the real gradebook and autograded folder, then the ledger (the single writer)."""
+    grades = _grades(private / "gradebook.db", run.chapter.id, job.student) if result.status == "graded" else {}
+    with Gradebook(run_db(run.course)) as gb:
+        gb.update_or_create_student(job.student)
+        submission = gb.update_or_create_submission(run.chapter.id, job.student)
+        for nb in submission.notebooks:
+            for g in nb.grades:
+                g.auto_score, g.needs_manual_grade = grades.get((nb.name, g.name), (0.0, False))
+        gb.db.commit()
+    target = run.course / "autograded" / job.student / run.chapter.id
+    shutil.rmtree(target, ignore_errors=True)
+    if result.status == "graded":
+        shutil.copytree(private / "autograded" / job.student / run.chapter.id, target)
+    ledger.append(run.course, run.chapter.id, result)
+
+
+def run_db(course: Path) -> str:
+    """The real gradebook's URL, from the course's nbgrader configuration."""
+    return course_config(course).CourseDirectory.db_url
+
+
+# -- the run -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Slot:
+    """A worker slot: its process, private course, job and deadline while busy."""
+
+    index: int
+    process: multiprocessing.Process | None = None
+    private: Path | None = None
+    job: Job | None = None
+    deadline: float = 0.0
+
+
+def _start(ctx, run: Run, slot: Slot, job: Job, template: Path) -> None:
+    slot.private, slot.job = prepare(run, job, template, slot.index), job
+    slot.process = ctx.Process(target=grade, args=(str(slot.private), run.chapter.id, job.student,
+                                                   run.limits.grader_memory), daemon=False)
+    slot.process.start()
+    slot.deadline = time.monotonic() + run.limits.wall
+
+
+def _stop(run: Run, slot: Slot) -> None:
+    """Kill the slot's process group and every process of its grading user."""
+    try:
+        os.killpg(slot.process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    slot.process.kill()
+    slot.process.join()
+    if run.users:
+        sandbox.sweep(run.users[slot.index][0])
+
+
+def autograde(run: Run, workers: int, force: bool = False) -> list[Result]:
+    """Grade every pending submission of ``run.chapter`` in ``workers`` processes; returns the new results."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    with Gradebook(run_db(run.course)) as gb:
+        if run.chapter.id not in {a.name for a in gb.assignments}:
+            raise ValueError(f"chapter {run.chapter.id} is not released: run `logits-to-loss release {run.chapter.id}`")
+    jobs = pending(run.course, run.chapter, force)
+    results: list[Result] = []
+    for job in [j for j in jobs if precheck(j, run.chapter.notebook)]:
+        jobs.remove(job)
+        results.append(Result(job.student, job.digest, "error", 0.0, 0.0, precheck(job, run.chapter.notebook)))
+        record(run, job, results[-1], None)
+    if not jobs:
+        return results
+    for uid, _ in run.users or []:
+        sandbox.sweep(uid)  # leftovers of a killed run
+    template = make_template(run)
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "logits_to_loss.grading.autograde"])
+    slots = [Slot(i) for i in range(workers)]
+    with tqdm(total=len(jobs) + len(results), initial=len(results), unit="submission", dynamic_ncols=True) as bar:
+        while jobs or any(s.job for s in slots):
+            for slot in slots:
+                if not slot.job and jobs:
+                    _start(ctx, run, slot, jobs.pop(0), template)
+            busy = [s for s in slots if s.job]
+            wait([s.process.sentinel for s in busy], timeout=1.0)
+            for slot in busy:
+                timed_out = slot.process.is_alive() and time.monotonic() > slot.deadline
+                if slot.process.is_alive() and not timed_out:
+                    continue
+                exitcode = slot.process.exitcode
+                _stop(run, slot)
+                result = outcome(run, slot.job, slot.private, exitcode, timed_out)
+                if result is None:
+                    jobs.append(replace(slot.job, attempt=slot.job.attempt + 1))
+                else:
+                    record(run, slot.job, result, slot.private)
+                    results.append(result)
+                    bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
+                    bar.update()
+                shutil.rmtree(slot.private, ignore_errors=True)
+                slot.job = slot.process = slot.private = None
+    return results
+
+
+def new_run(course: Path, chapter: Chapter, limits: Limits, workers: int) -> Run:
+    """The settings of a run: grading users for ``workers`` slots (when root) and a private work folder."""
+    config = course_config(course)
+    source = (course / config.CourseDirectory.source_directory).resolve()
+    users = [sandbox.grading_user(i) for i in range(workers)] if sandbox.can_switch_user() else None
+    work = Path(tempfile.mkdtemp(prefix="l2l-grading-"))
+    work.chmod(0o711)
+    return Run(course.resolve(), source, chapter, limits, work, users)

@@ -1,0 +1,140 @@
+"""The sandbox around a student's kernel: an unprivileged user per worker slot, limits, and a sweep.
+
+nbgrader starts the kernel through the kernelspec of :func:`write_kernelspec`, whose command is
+``python -m logits_to_loss.grading.sandbox SETTINGS ipykernel...``: still as root, this copies the
+connection file for the grading user, sets the resource limits, drops to that user and execs the
+kernel. nbgrader itself (the verdict, the private gradebook) stays with the instructor's user, so
+the student's code can neither write its grades nor signal the grader. After each submission,
+:func:`sweep` kills whatever the grading user left running (detached daemons included).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import pwd
+import resource
+import signal
+import subprocess
+import sys
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+USER_PREFIX = "l2l-grader"
+MiB = 1 << 20
+GiB = 1 << 30
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use: seconds per cell and in all, kernel memory, CPU, processes, file size."""
+
+    cell_timeout: int = 120
+    wall: int = 900
+    memory: int = 2 * GiB
+    cpu: int = 600
+    processes: int = 64
+    file_size: int = 64 * MiB
+    grader_memory: int = 4 * GiB  # caps nbgrader's own process, hence the output a notebook can pile up
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}")
+
+
+def size_text(n: int) -> str:
+    """``2 GiB``, ``512 MiB``: a byte count as the feedback line shows it."""
+    return f"{n / GiB:g} GiB" if n >= GiB else f"{n / MiB:g} MiB"
+
+
+def can_switch_user() -> bool:
+    """Only root can run kernels as another user; otherwise grading goes on with a warning."""
+    if os.geteuid() == 0:
+        return True
+    warnings.warn("not running as root: student kernels run as your own user (limits still apply); "
+                  "run the grading command as root to isolate them", stacklevel=2)
+    return False
+
+
+def grading_user(slot: int) -> tuple[int, int]:
+    """(uid, gid) of the system user of worker ``slot``, created with useradd if missing."""
+    name = f"{USER_PREFIX}-{slot}"
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", name], check=True, capture_output=True)
+        entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def sweep(uid: int) -> None:
+    """Kill every process of ``uid`` (a child that becomes ``uid`` and signals -1 reaches exactly those)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (a killed grading run leaves nothing behind)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def write_kernelspec(jupyter: Path, limits: Limits, home: Path, user: tuple[int, int] | None) -> None:
+    """A ``python3`` kernelspec under ``jupyter`` (put it first on JUPYTER_PATH) that starts the kernel jailed."""
+    argv = [*jail_prefix(limits, home, user), sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = jupyter / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Python 3 (graded)",
+                                                  "language": "python"}))
+
+
+def _set_limits(limits: Limits, user: tuple[int, int] | None) -> None:
+    caps = {resource.RLIMIT_AS: limits.memory, resource.RLIMIT_CPU: limits.cpu,
+            resource.RLIMIT_FSIZE: limits.file_size, resource.RLIMIT_CORE: 0}
+    if user:  # RLIMIT_NPROC counts every process of the real user: only meaningful for the grading user
+        caps[resource.RLIMIT_NPROC] = limits.processes
+    for which, value in caps.items():
+        resource.setrlimit(which, (value, value))
+
+
+def jail_prefix(limits: Limits, home: Path, user: tuple[int, int] | None) -> list[str]:
+    """The command words that run what follows them jailed (the kernel, or the runner of a trusted verdict)."""
+    settings = json.dumps({"limits": asdict(limits), "home": str(home), "user": user})
+    return [sys.executable, "-m", "logits_to_loss.grading.sandbox", settings]
+
+
+def _jail(settings: dict, argv: list[str]) -> None:
+    """Run ``argv`` (a kernel, or a verdict's runner) with the limits, as the grading user, in its private home."""
+    home, user = Path(settings["home"]), settings["user"]
+    if "-f" in argv:  # a kernel: its connection file must be readable by the grading user
+        index = argv.index("-f") + 1
+        connection = home / "connection.json"
+        connection.write_text(Path(argv[index]).read_text())
+        argv[index] = str(connection)
+        if user:
+            os.chown(connection, *user)
+    _set_limits(Limits(**settings["limits"]), user)
+    if user:
+        os.setgroups([])
+        os.setgid(user[1])
+        os.setuid(user[0])
+    die_with_parent()  # after setuid, which clears it
+    os.environ.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home),
+                      TMPDIR=str(home), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    _jail(json.loads(sys.argv[1]), sys.argv[2:])

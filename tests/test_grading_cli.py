@@ -1,0 +1,238 @@
+"""The `logits-to-loss` instructor command grades a generated class of chapter 01 end to end.
+
+Correct, blank, a catalogued mistake, a cheat and hostile submissions (endless loop, memory bomb,
+bounded fork bomb, syntax error, corrupt JSON, renamed notebook, os._exit, killing the parent,
+deleting another's files, writing the gradebook and the installed package) are collected from a
+zip and graded with 2 workers: each gets its expected score or an error row with its reason, and
+no other result changes. A run killed midway (a worker, then the parent) and restarted gives the
+same CSV as an uninterrupted run. The feedback HTML shows no hidden test.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from course_helpers import BIN, CHAPTERS, ROOT, fill_solutions, solution_code, submission_code
+
+pytestmark = pytest.mark.slow
+CHAPTER = CHAPTERS["01-softmax"]
+EXERCISE = CHAPTER.exercises[0]
+MAX = 10.0
+EXERCISE_POINTS = sum(p.points for p in EXERCISE.parts.values())
+CHECKER = ROOT / "src" / "logits_to_loss" / "checker.py"
+KILL_CLASS = ("good", "blank", "mistake", "cheat")
+
+
+def _lost(mistake) -> float:
+    return sum(EXERCISE.parts[p].points for p in (mistake.parts or EXERCISE.parts))
+
+
+def _class(course: Path) -> dict[str, tuple[dict | str, float | str]]:
+    """Student -> (solution code by grade id, or raw notebook text; expected score or error reason)."""
+    right = solution_code(CHAPTER.id)
+    mistake, cheat = EXERCISE.mistakes[0], EXERCISE.cheats[0]
+
+    def after(hostile: str) -> dict:
+        return {**right, "softmax": f"{textwrap.dedent(hostile)}\n{right['softmax']}"}
+
+    return {
+        "good": (right, MAX),
+        "blank": ({}, 0.0),
+        "mistake": ({**right, "softmax": submission_code(CHAPTER, EXERCISE, mistake)}, MAX - _lost(mistake)),
+        "cheat": ({**right, "softmax": submission_code(CHAPTER, EXERCISE, cheat)}, MAX - _lost(cheat)),
+        "loop": ({**right, "softmax": "while True:\n    pass"}, "cell timed out after 3 s"),
+        "membomb": ({**right, "softmax": "hog = []\nwhile True:\n    hog.append(np.empty(1 << 26))"},
+                    "memory limit of 2 GiB exceeded"),
+        "forkbomb": (after("""
+            import os, time
+            for _ in range(200):
+                try:
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                except OSError:
+                    break
+            """), MAX),
+        "syntax": ({**right, "softmax": "def softmax(logits, axis=-1):\n    return ("}, MAX - EXERCISE_POINTS),
+        "corrupt": ('{"cells": [', "the notebook is not valid JSON"),
+        "renamed": (right, f"no notebook named {CHAPTER.notebook}"),
+        "exit": ({**right, "softmax": "import os\nos._exit(0)"}, "the kernel died"),
+        "killer": (after("""
+            import os, signal
+            for kill in (lambda: os.kill(os.getppid(), signal.SIGKILL), lambda: os.killpg(os.getpgid(os.getppid()), 9),
+                         lambda: os.kill(1, signal.SIGKILL)):
+                try:
+                    kill()
+                except OSError:
+                    pass
+            """), MAX),
+        "deleter": (after(f"""
+            import shutil
+            for name in ("submitted/good", "autograded/good", "gradebook.db", "nbgrader_config.py"):
+                shutil.rmtree({str(course)!r} + "/" + name, ignore_errors=True)
+            """), MAX),
+        "writer": (after(f"""
+            import sqlite3, subprocess
+            try:
+                db = sqlite3.connect({str(course / "gradebook.db")!r})
+                db.execute("UPDATE grade SET auto_score = 0")
+                db.commit()
+            except Exception:
+                pass
+            try:
+                open({str(CHECKER)!r}, "a").write("\\nCheckFailure = None\\n")
+            except OSError:
+                pass
+            subprocess.Popen(["sh", "-c", "sleep 20; echo x >> {course / "gradebook.db"}"], start_new_session=True)
+            """), MAX - EXERCISE_POINTS),  # the verdict's runner refuses the Popen: the cell defines nothing
+    }
+
+
+def _zip(course: Path, students: dict) -> Path:
+    """The class's submissions as a zip of <student>/<notebook> (what an LMS download looks like)."""
+    release = nbformat.read(course / "release" / CHAPTER.id / CHAPTER.notebook, as_version=4)
+    archive = course.parent / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for student, (code, _) in students.items():
+            name = "my_softmax.ipynb" if student == "renamed" else CHAPTER.notebook
+            text = code if isinstance(code, str) else nbformat.writes(fill_solutions(nbformat.reads(
+                nbformat.writes(release), as_version=4), code))
+            out.writestr(f"{student}/{name}", text)
+    return archive
+
+
+def cli(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(BIN / "logits-to-loss"), "--course", str(course), *args],
+                          capture_output=True, text=True, env=dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}"))
+    if check and proc.returncode != 0:
+        raise AssertionError(f"logits-to-loss {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+GRADE = ("autograde", CHAPTER.id, "--workers", "2", "--cell-timeout", "3", "--timeout", "90")
+
+
+def _course() -> Path:
+    """A course in a world-readable temp folder (the grading users must reach their private copies only)."""
+    root = Path(tempfile.mkdtemp(prefix="l2l-test-"))
+    root.chmod(0o755)
+    course = root / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""
+        from logits_to_loss.authoring import configure
+        configure(get_config(), {str(ROOT / "solutions")!r}, {str(course / "release")!r},
+                  "sqlite:///{course / "gradebook.db"}")
+    """))
+    cli(course, "release", CHAPTER.id)
+    return course
+
+
+def _csv(course: Path) -> dict[str, dict]:
+    return {row["student"]: row for row in csv.DictReader(io.StringIO(cli(course, "export", CHAPTER.id, "--out", "-").stdout))}
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """The whole class collected from a zip and graded once: (course, class, CSV rows, autograde process)."""
+    course = _course()
+    students = _class(course)
+    checker_before = hashlib.sha256(CHECKER.read_bytes()).hexdigest()
+    cli(course, "collect", CHAPTER.id, str(_zip(course, students)))
+    run = cli(course, *GRADE, check=False)
+    assert hashlib.sha256(CHECKER.read_bytes()).hexdigest() == checker_before, "a submission edited the package"
+    yield course, students, _csv(course), run
+    shutil.rmtree(course.parent)
+
+
+def test_every_student_gets_the_expected_score_or_error(graded):
+    """Each submission ends with its expected score, or an error row whose reason is one clear line."""
+    course, students, rows, run = graded
+    assert set(rows) == set(students), "students missing from the CSV"
+    problems = []
+    for student, (_, expected) in students.items():
+        row = rows[student]
+        if isinstance(expected, float):
+            if (row["status"], float(row["score"]), float(row["max_score"])) != ("graded", expected, MAX):
+                problems.append(f"{student}: expected {expected}/{MAX}, got {row}")
+        elif expected not in row["reason"] or "\n" in row["reason"]:
+            problems.append(f"{student}: expected the reason {expected!r}, got {row}")
+    assert not problems, "\n".join(problems) + "\n" + run.stdout + run.stderr[-3000:]
+
+
+def test_exit_status_reports_errors_after_grading_everyone(graded):
+    """autograde exits 1 because some submissions failed, but only after recording every student."""
+    _, students, rows, run = graded
+    assert run.returncode == 1 and len(rows) == len(students)
+    assert "error(s)" in run.stdout and "the notebook is not valid JSON" in run.stdout
+
+
+def test_hostile_code_leaves_the_course_intact(graded):
+    """Deleting, writing and killing from a submission changed no file of the course and nobody's score."""
+    course, _, rows, _ = graded
+    assert (course / "submitted" / "good" / CHAPTER.id / CHAPTER.notebook).is_file()
+    assert (course / "nbgrader_config.py").is_file()
+    assert float(rows["good"]["score"]) == MAX
+    time.sleep(1)
+    assert cli(course, "status", CHAPTER.id).stdout.startswith(f"{CHAPTER.id}: {len(rows)} submitted")
+
+
+def test_rerun_is_idempotent(graded):
+    """A second autograde finds nothing pending and leaves the CSV unchanged."""
+    course, _, rows, _ = graded
+    again = cli(course, *GRADE)
+    assert "graded 0, 0 error(s)" in again.stdout
+    assert _csv(course) == rows
+
+
+def test_feedback_hides_the_hidden_tests(graded):
+    """The feedback HTML shows the visible checks but not the hidden ones (nbgrader issue #917)."""
+    course, _, _, _ = graded
+    cli(course, "feedback", CHAPTER.id)
+    page = (course / "feedback" / "good" / CHAPTER.id / CHAPTER.notebook.replace(".ipynb", ".html")).read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "ch.softmax.check(softmax" in text and "hidden=True" not in text and "HIDDEN TESTS" not in text
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def test_a_run_killed_midway_finishes_on_restart(graded):
+    """SIGKILL to a worker, then to the parent; the restarted run's CSV equals the uninterrupted one."""
+    reference = {s: graded[2][s] for s in KILL_CLASS}
+    course = _course()
+    try:
+        cli(course, "collect", CHAPTER.id, str(_zip(course, {s: graded[1][s] for s in KILL_CLASS})))
+        parent = subprocess.Popen([str(BIN / "logits-to-loss"), "--course", str(course), *GRADE],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workers: list[psutil.Process] = []
+        deadline = time.monotonic() + 60
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.5)
+            workers = [p for p in _descendants(parent.pid) if "ipykernel" in " ".join(p.cmdline())]
+        assert workers, "no kernel started within 60 s"
+        graders = [p.parent() for p in workers]
+        graders[0].send_signal(signal.SIGKILL)
+        time.sleep(2)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        cli(course, *GRADE, check=False)
+        assert _csv(course) == reference
+    finally:
+        shutil.rmtree(course.parent)
