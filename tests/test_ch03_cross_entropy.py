@@ -200,9 +200,8 @@ def _failures(exercise, fns, draws, cast=lambda case: case):
 
 
 def test_float32_logsumexp_passes_every_case_in_float32():
-    """logsumexp(z) - z[target] passes 10,000 draws of every part with every case cast to float32, and as drawn."""
+    """logsumexp(z) - z[target] passes 10,000 draws of every part with every case cast to float32."""
     failures = _failures(CE, [_ce_logsumexp], FAIR_DRAWS, _as_float32)
-    failures += _failures(CE, [_ce_logsumexp], FAIR_DRAWS)
     assert not failures, f"{len(failures)} failures, e.g. {failures[:3]}"
 
 
