@@ -43,6 +43,7 @@ c.CourseDirectory.db_url = {db!r}
 c.ExecutePreprocessor.timeout = {timeout}
 c.TrustedVerdicts.command_prefix = {prefix!r}
 c.TrustedVerdicts.timeout = {timeout}
+c.TrustedVerdicts.sweep_uid = {uid}
 """
 MAX_NOTEBOOK = 32 * sandbox.MiB
 
@@ -95,12 +96,12 @@ def precheck(job: Job, notebook: str) -> str | None:
     return None
 
 
-def _write_course(folder: Path, run: Run, source: Path, prefix: list[str] = ()) -> None:
+def _write_course(folder: Path, run: Run, source: Path, prefix: list[str] = (), user: tuple[int, int] | None = None) -> None:
     folder.mkdir(mode=0o711)
     (folder / "nbgrader_config.py").write_text(CONFIG.format(
         parent=str(run.course / "nbgrader_config.py"), root=str(folder), source=str(source),
         release=str(folder / "release"), db=f"sqlite:///{folder / 'gradebook.db'}", timeout=run.limits.cell_timeout,
-        prefix=list(prefix)))
+        prefix=list(prefix), uid=user[0] if user else -1))
 
 
 def nbgrader_cli(*args: str, cwd: Path) -> None:
@@ -122,7 +123,7 @@ def prepare(run: Run, job: Job, template: Path, slot: int) -> Path:
     source = private / "source"
     home = private / "home"
     user = run.users[slot] if run.users else None
-    _write_course(private, run, source, sandbox.jail_prefix(run.limits, home, user))  # the verdicts' runners are jailed too
+    _write_course(private, run, source, sandbox.jail_prefix(run.limits, home, user), user)  # the verdicts' runners are jailed too
     shutil.copytree(run.source / run.chapter.id, source / run.chapter.id, ignore=shutil.ignore_patterns("*.ipynb"))
     shutil.copytree(job.folder, private / "submitted" / job.student / run.chapter.id, symlinks=True)
     shutil.copyfile(template, private / "gradebook.db")

@@ -58,15 +58,19 @@ class Runner:
     def __init__(self, exercise: Exercise, cells: list[str], prefix: list[str], timeout: float) -> None:
         self.exercise, self.__name__, self.timeout = exercise, exercise.name, timeout
         self.deadline = time.monotonic() + timeout
-        self.process = subprocess.Popen([*prefix, sys.executable, str(RUNNER)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.defined, self.why = False, "its cell did not run"
+        try:
+            self.process = subprocess.Popen([*prefix, sys.executable, str(RUNNER)], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:  # e.g. no process left under the limits: the cells fail, the run goes on
+            self.process, self.why = None, f"the process to check it could not start: {exc}"
+            return
         live = not exercise.from_scratch and exercise.observe is not None  # observed where it runs
         self.to_plain = exercise.portable[0] if live and exercise.portable else tuple
         orders = {"cells": cells, "name": exercise.name,
                   "banned": list(BANNED_MODULES) if exercise.from_scratch else [],
                   "observe": _spec(exercise.observe) if live else None,
                   "from_plain": _spec(exercise.portable[1]) if live and exercise.portable else None}
-        self.defined, self.why = False, "its cell did not run"
         try:
             self._send(pickle.dumps(orders))
             ready = self._receive()
@@ -115,6 +119,8 @@ class Runner:
         return Stopped(f"{self.__name__}: the process running your code {how} (os._exit, a crash or a limit)")
 
     def close(self) -> None:
+        if self.process is None:
+            return
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -272,8 +278,13 @@ class TrustedVerdicts(NbGraderPreprocessor):
     command_prefix = List(Unicode(), default_value=[],
                           help="Command that runs the learner's code jailed (e.g. the sandbox); empty: as is").tag(config=True)
     timeout = Integer(120, help="Seconds all checks of one exercise may take").tag(config=True)
+    sweep_uid = Integer(-1, help="Grading user whose leftover processes are killed first (-1: none)").tag(config=True)
 
     def preprocess(self, nb, resources):
+        if self.sweep_uid >= 0:  # the kernel is shut down: what its user left running (a fork bomb) goes too
+            from .sandbox import sweep
+
+            sweep(self.sweep_uid)
         info = resources["nbgrader"]
         chapter = load(info["assignment"])
         meta = [cell.metadata.get("nbgrader", {}) for cell in nb.cells]
