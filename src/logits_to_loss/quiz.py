@@ -16,7 +16,7 @@ import string
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .checker import CheckFailure, not_yet
+from .checker import CheckFailure, NotWritten, not_yet
 
 LEVELS = ("foundational", "intermediate", "advanced")
 
@@ -80,19 +80,26 @@ class Quiz:
             raise CheckFailure(f"{qid}: {letter!r} is not one of the options {letters}")
         return letter == placed.correct, placed.options[letter][1]
 
-    def check(self, answers: Mapping[str, str | None], qid: str) -> None:
-        """Grade one answer: raise :class:`CheckFailure` with the option's explanation if it is wrong."""
+    def verdict(self, answers: Mapping[str, str | None], qid: str) -> str:
+        """The ✓ line of one answer; raise :class:`CheckFailure` if it is wrong, NotWritten if it is missing."""
         if not isinstance(answers, Mapping):
             raise CheckFailure(f"answers must be a dict like {{'q1': 'b'}}, got {type(answers).__name__}")
         if qid not in self.questions:
             raise ValueError(f"qid must be one of {sorted(self.questions)}, got {qid!r}")
         letter = answers.get(qid)
         if letter is None:
-            return not_yet(f"{qid} is not answered yet: set answers[{qid!r}] to one of the option letters")
+            raise NotWritten(f"{qid} is not answered yet: set answers[{qid!r}] to one of the option letters")
         correct, why = self.feedback(qid, str(letter).strip().lower())
         if not correct:
             raise CheckFailure(f"{qid}: {letter!r} is not the best answer. {why}")
-        print(f"✓ {qid}: correct. {why}")
+        return f"✓ {qid}: correct. {why}"
+
+    def check(self, answers: Mapping[str, str | None], qid: str) -> None:
+        """Grade one answer: print its ✓ line, or raise :class:`CheckFailure` with the option's explanation."""
+        try:
+            print(self.verdict(answers, qid))
+        except NotWritten as missing:
+            not_yet(str(missing))
 
     def blank_answers(self) -> str:
         """The answer line a learner starts from: every question unanswered."""

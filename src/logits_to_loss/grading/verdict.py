@@ -247,15 +247,10 @@ class Judge:
         answers = answers_of(self.cells)
         if isinstance(answers, str):
             raise CheckFailure(answers)
-        if not isinstance(answers, dict):
-            raise CheckFailure(f"answers must be a dict like {{'q1': 'b'}}, got {type(answers).__name__}")
-        letter = answers.get(qid)
-        if letter is None:
-            raise CheckFailure(f"{qid} is not answered yet: set answers[{qid!r}] to one of the option letters")
-        correct, why = self.chapter.quiz.feedback(qid, str(letter).strip().lower())
-        if not correct:
-            raise CheckFailure(f"{qid}: {letter!r} is not the best answer. {why}")
-        return f"✓ {qid}: correct. {why}"
+        try:
+            return self.chapter.quiz.verdict(answers, qid)
+        except NotWritten as missing:  # unanswered is a failure under grading
+            raise CheckFailure(str(missing)) from None
 
     def cell(self, source: str) -> tuple[bool, list[str]]:
         """Whether a test cell passes, and its lines: the ✓ lines, then the first failure."""
