@@ -11,9 +11,11 @@ same CSV as an uninterrupted run. The feedback HTML shows no hidden test.
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import html
 import io
+import json
 import os
 import re
 import shutil
@@ -128,10 +130,10 @@ def cli(course: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
 GRADE = ("autograde", CHAPTER.id, "--workers", "2", "--cell-timeout", "3", "--timeout", "90")
 
 
-def _course() -> Path:
-    """A course in a world-readable temp folder (the grading users must reach their private copies only)."""
-    root = Path(tempfile.mkdtemp(prefix="l2l-test-"))
-    root.chmod(0o755)
+def _course(root: Path | None = None) -> Path:
+    """A released course in ``root`` (default: a new temp folder)."""
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="l2l-test-"))
     course = root / "course"
     course.mkdir()
     (course / "nbgrader_config.py").write_text(textwrap.dedent(f"""
@@ -147,17 +149,32 @@ def _csv(course: Path) -> dict[str, dict]:
     return {row["student"]: row for row in csv.DictReader(io.StringIO(cli(course, "export", CHAPTER.id, "--out", "-").stdout))}
 
 
-@pytest.fixture(scope="module")
-def graded():
-    """The whole class collected from a zip and graded once: (course, class, CSV rows, autograde process)."""
-    course = _course()
-    students = _class(course)
+def _grade_class(root: Path) -> dict:
+    """Collect the whole class from a zip and grade it once; what the tests need, as JSON."""
+    course = _course(root)
     checker_before = hashlib.sha256(CHECKER.read_bytes()).hexdigest()
-    cli(course, "collect", CHAPTER.id, str(_zip(course, students)))
+    cli(course, "collect", CHAPTER.id, str(_zip(course, _class(course))))
     run = cli(course, *GRADE, check=False)
     assert hashlib.sha256(CHECKER.read_bytes()).hexdigest() == checker_before, "a submission edited the package"
-    yield course, students, _csv(course), run
-    shutil.rmtree(course.parent)
+    return {"course": str(course), "rows": _csv(course), "returncode": run.returncode, "output": run.stdout + run.stderr}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The class graded once per test session, shared by the xdist workers: (course, class, CSV rows, run).
+
+    The first worker to get here grades while holding a lock; the others wait and read its result.
+    """
+    root = tmp_path_factory.getbasetemp()
+    shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "grading-cli"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "graded.json").exists():
+            (shared / "graded.json").write_text(json.dumps(_grade_class(shared)))
+    result = json.loads((shared / "graded.json").read_text())
+    course = Path(result["course"])
+    yield course, _class(course), result["rows"], result
 
 
 def test_every_student_gets_the_expected_score_or_error(graded):
@@ -172,14 +189,14 @@ def test_every_student_gets_the_expected_score_or_error(graded):
                 problems.append(f"{student}: expected {expected}/{MAX}, got {row}")
         elif expected not in row["reason"] or "\n" in row["reason"]:
             problems.append(f"{student}: expected the reason {expected!r}, got {row}")
-    assert not problems, "\n".join(problems) + "\n" + run.stdout + run.stderr[-3000:]
+    assert not problems, "\n".join(problems) + "\n" + run["output"][-4000:]
 
 
 def test_exit_status_reports_errors_after_grading_everyone(graded):
     """autograde exits 1 because some submissions failed, but only after recording every student."""
     _, students, rows, run = graded
-    assert run.returncode == 1 and len(rows) == len(students)
-    assert "error(s)" in run.stdout and "the notebook is not valid JSON" in run.stdout
+    assert run["returncode"] == 1 and len(rows) == len(students)
+    assert "error(s)" in run["output"] and "the notebook is not valid JSON" in run["output"]
 
 
 def test_hostile_code_leaves_the_course_intact(graded):

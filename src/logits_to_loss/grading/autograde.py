@@ -17,11 +17,10 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, replace
+from multiprocessing import forkserver
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -104,17 +103,22 @@ def _write_course(folder: Path, run: Run, source: Path, prefix: list[str] = (), 
         prefix=list(prefix), uid=user[0] if user else -1))
 
 
-def nbgrader_cli(*args: str, cwd: Path) -> None:
-    """The real nbgrader command line, from this interpreter's environment."""
-    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args, "--log-level=WARN"], cwd=cwd, check=True)
-
-
-def make_template(run: Run) -> Path:
-    """A gradebook holding just the assignment (``generate_assignment`` in a scratch course); returns its path."""
-    folder = run.work / "template"
-    _write_course(folder, run, run.source)
-    nbgrader_cli("generate_assignment", run.chapter.id, "--force", cwd=folder)
-    return folder / "gradebook.db"
+def make_template(ctx, run: Run) -> Path:
+    """A gradebook holding just the assignment, kept in ``grading/`` until the chapter's source changes."""
+    kept = run.course / "grading" / f"{run.chapter.id}.template-{ledger.digest(run.source / run.chapter.id)[:16]}.db"
+    if not kept.exists():
+        folder = run.work / "template"
+        _write_course(folder, run, run.source)
+        process = ctx.Process(target=nbgrader, args=(str(folder), ["generate_assignment", run.chapter.id, "--force"],
+                                                     run.limits.grader_memory))
+        process.start()
+        process.join()
+        if process.exitcode:
+            raise RuntimeError(f"nbgrader generate_assignment failed:\n{(folder / 'nbgrader.log').read_text()}")
+        kept.parent.mkdir(exist_ok=True)
+        shutil.copyfile(folder / "gradebook.db", kept.with_suffix(".part"))
+        os.replace(kept.with_suffix(".part"), kept)  # whole or absent, even if this run is killed
+    return kept
 
 
 def prepare(run: Run, job: Job, template: Path, slot: int) -> Path:
@@ -128,15 +132,13 @@ def prepare(run: Run, job: Job, template: Path, slot: int) -> Path:
     shutil.copytree(job.folder, private / "submitted" / job.student / run.chapter.id, symlinks=True)
     shutil.copyfile(template, private / "gradebook.db")
     (private / "gradebook.db").chmod(0o600)
-    home.mkdir(mode=0o700)
-    if user:
-        os.chown(home, *user)
+    sandbox.make_home(home, run.work / "cache", user)
     sandbox.write_kernelspec(private / "jupyter", run.limits, home, user)
     return private
 
 
-def grade(private: str, chapter_id: str, student: str, grader_memory: int) -> None:
-    """Process body: ``nbgrader autograde`` of one student in its private course, logging to a file."""
+def nbgrader(private: str, argv: list[str], grader_memory: int) -> None:
+    """Process body: the nbgrader command ``argv`` in a private course, logging to a file."""
     os.setsid()
     sandbox.die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (grader_memory, grader_memory))
@@ -147,7 +149,7 @@ def grade(private: str, chapter_id: str, student: str, grader_memory: int) -> No
     os.environ["JUPYTER_PATH"] = os.path.join(private, "jupyter")
     from nbgrader.apps.nbgraderapp import NbGraderApp
 
-    NbGraderApp.launch_instance(argv=["autograde", chapter_id, "--create", "--student", student])
+    NbGraderApp.launch_instance(argv=argv)
 
 
 # -- reading and recording a result ------------------------------------------------------------------
@@ -241,8 +243,8 @@ class Slot:
 
 def _start(ctx, run: Run, slot: Slot, job: Job, template: Path) -> None:
     slot.private, slot.job = prepare(run, job, template, slot.index), job
-    slot.process = ctx.Process(target=grade, args=(str(slot.private), run.chapter.id, job.student,
-                                                   run.limits.grader_memory), daemon=False)
+    argv = ["autograde", run.chapter.id, "--create", "--student", job.student]
+    slot.process = ctx.Process(target=nbgrader, args=(str(slot.private), argv, run.limits.grader_memory), daemon=False)
     slot.process.start()
     slot.deadline = time.monotonic() + run.limits.wall
 
@@ -276,9 +278,11 @@ def autograde(run: Run, workers: int, force: bool = False) -> list[Result]:
         return results
     for uid, _ in run.users or []:
         sandbox.sweep(uid)  # leftovers of a killed run
-    template = make_template(run)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "logits_to_loss.grading.autograde"])
+    forkserver.ensure_running()  # it imports nbgrader while the template and the cache are made
+    template = make_template(ctx, run)
+    sandbox.warm_cache(run.work / "cache")
     slots = [Slot(i) for i in range(workers)]
     with tqdm(total=len(jobs) + len(results), initial=len(results), unit="submission", dynamic_ncols=True) as bar:
         while jobs or any(s.job for s in slots):
@@ -310,7 +314,7 @@ def new_run(course: Path, chapter: Chapter, limits: Limits, workers: int) -> Run
     """The settings of a run: grading users for ``workers`` slots (when root) and a private work folder."""
     config = course_config(course)
     source = (course / config.CourseDirectory.source_directory).resolve()
-    users = [sandbox.grading_user(i) for i in range(workers)] if sandbox.can_switch_user() else None
+    users = sandbox.grading_users(workers) if sandbox.can_switch_user() else None
     work = Path(tempfile.mkdtemp(prefix="l2l-grading-"))
     work.chmod(0o711)
     return Run(course.resolve(), source, chapter, limits, work, users)

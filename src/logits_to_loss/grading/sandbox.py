@@ -1,7 +1,8 @@
 """The sandbox around a student's kernel: an unprivileged user per worker slot, limits, and a sweep.
 
 nbgrader starts the kernel through the kernelspec of :func:`write_kernelspec`, whose command is
-``python -m logits_to_loss.grading.sandbox SETTINGS ipykernel...``: still as root, this copies the
+``python -S -I .../sandbox.py SETTINGS ipykernel...`` (this file run as a script: it imports
+only the standard library, so jailing costs no import of the package or NumPy): still as root, this copies the
 connection file for the grading user, sets the resource limits, drops to that user and execs the
 kernel. nbgrader itself (the verdict, the private gradebook) stays with the instructor's user, so
 the student's code can neither write its grades nor signal the grader. After each submission,
@@ -11,13 +12,16 @@ the student's code can neither write its grades nor signal the grader. After eac
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import pwd
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,8 +64,26 @@ def can_switch_user() -> bool:
     return False
 
 
+def grading_users(count: int) -> list[tuple[int, int]]:
+    """``count`` grading users no other run on this machine holds (a lock each, kept until this process ends).
+
+    Each user is swept after every submission, so two concurrent runs sharing one would kill each
+    other's kernels: the lock makes a second run take the next free users instead.
+    """
+    users, n = [], 0
+    while len(users) < count:
+        lock = os.open(Path(tempfile.gettempdir()) / f"{USER_PREFIX}-{n}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            users.append(grading_user(n))  # the descriptor stays open: the lock lives as long as the run
+        except BlockingIOError:
+            os.close(lock)
+        n += 1
+    return users
+
+
 def grading_user(slot: int) -> tuple[int, int]:
-    """(uid, gid) of the system user of worker ``slot``, created with useradd if missing."""
+    """(uid, gid) of the system user number ``slot``, created with useradd if missing."""
     name = f"{USER_PREFIX}-{slot}"
     try:
         entry = pwd.getpwnam(name)
@@ -91,6 +113,21 @@ def die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def warm_cache(folder: Path) -> None:
+    """Build matplotlib's font list once in ``folder``: each private home gets a copy (0.4 s saved per kernel)."""
+    folder.mkdir(exist_ok=True)
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], capture_output=True,
+                   env={**os.environ, "MPLCONFIGDIR": str(folder)})  # no matplotlib: nothing to warm
+
+
+def make_home(home: Path, cache: Path, user: tuple[int, int] | None) -> None:
+    """The private home of one submission's kernel and runners, with the warm font cache, owned by ``user``."""
+    home.mkdir(mode=0o700)
+    for path in [home, *(shutil.copy2(f, home) for f in cache.glob("*.json"))]:
+        if user:
+            os.chown(path, *user)
+
+
 def write_kernelspec(jupyter: Path, limits: Limits, home: Path, user: tuple[int, int] | None) -> None:
     """A ``python3`` kernelspec under ``jupyter`` (put it first on JUPYTER_PATH) that starts the kernel jailed."""
     argv = [*jail_prefix(limits, home, user), sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -112,7 +149,7 @@ def _set_limits(limits: Limits, user: tuple[int, int] | None) -> None:
 def jail_prefix(limits: Limits, home: Path, user: tuple[int, int] | None) -> list[str]:
     """The command words that run what follows them jailed (the kernel, or the runner of a trusted verdict)."""
     settings = json.dumps({"limits": asdict(limits), "home": str(home), "user": user})
-    return [sys.executable, "-m", "logits_to_loss.grading.sandbox", settings]
+    return [sys.executable, "-S", "-I", str(Path(__file__).resolve()), settings]
 
 
 def _jail(settings: dict, argv: list[str]) -> None:
