@@ -84,18 +84,34 @@ def run(cmd: list[str], cwd: Path = ROOT, check: bool = True, env: dict[str, str
 NBGRADER_SERVER = ("formgrader", "validate_assignment", "assignment_list", "course_list")
 
 
+def learner_server_config() -> dict:
+    """jupyter_server settings of a learner's lab: no nbgrader server parts, and nothing to warn about at start.
+
+    - Kernels get CurveZMQ keys from the server (``transport_encryption``), so ipykernel does not warn
+      "Kernel is running over TCP without encryption" at every start.
+    - No websocket keep-alive pings (``ws_ping_interval = 0``): the lab serves this machine only, with
+      no proxy to keep a connection open through, and jupyter_server's ping timeout (3 intervals) is
+      one that tornado refuses with a warning at the first connection.
+    - Kernel messages reach the browser at once (``logits_to_loss.lab.PromptChannels``: no Nagle delay).
+    """
+    extensions = {f"nbgrader.server_extensions.{name}": False for name in NBGRADER_SERVER}
+    return {"ServerApp": {"jpserver_extensions": extensions, "tornado_settings": {"ws_ping_interval": 0},
+                          "kernel_websocket_connection_class": "logits_to_loss.lab.PromptChannels"},
+            "MappingKernelManager": {"transport_encryption": "auto"}}
+
+
 def learner_environment() -> dict[str, str]:
     """Environment for a learner's JupyterLab: nbgrader's menus, panels and server parts switched off.
 
     A private Jupyter config folder (it outranks the one in .venv that enables nbgrader) holds the
-    switches, so the instructor's lab keeps them and nothing is installed or removed.
+    switches (:func:`learner_server_config`), so the instructor's lab keeps them and nothing is
+    installed or removed.
     """
     config = VENV / "etc" / "learner-jupyter"
     (config / "labconfig").mkdir(parents=True, exist_ok=True)
     (config / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
-    extensions = {f"nbgrader.server_extensions.{name}": False for name in NBGRADER_SERVER}
-    (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": extensions}}))
+    (config / "jupyter_server_config.json").write_text(json.dumps(learner_server_config()))
     return dict(os.environ, JUPYTER_CONFIG_DIR=str(config))
 
 

@@ -58,10 +58,8 @@ def wait_for(url: str, server: subprocess.Popen, log: Path) -> None:
 
 
 @contextlib.contextmanager
-def jupyterlab(root: Path) -> Iterator[tuple[object, str, str]]:
-    """``(browser, base_url, token)``: JupyterLab on a free loopback port with a fresh token, serving ``root``."""
-    from playwright.sync_api import sync_playwright
-
+def lab_server(root: Path) -> Iterator[tuple[str, str, Path]]:
+    """``(base_url, token, log)``: JupyterLab on a free loopback port with a fresh token, serving ``root``."""
     port, token = free_port(), os.urandom(12).hex()
     settings = root / "settings"
     for plugin, values in SETTINGS.items():
@@ -80,13 +78,26 @@ def jupyterlab(root: Path) -> Iterator[tuple[object, str, str]]:
         base = f"http://127.0.0.1:{port}"
         try:
             wait_for(f"{base}/api/status?token={token}", server, log)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                yield browser, base, token
-                browser.close()
+            yield base, token, log
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def warnings_in(log: Path) -> list[str]:
+    """The lines of a Jupyter log that warn: jupyter_server's ``[W ...]`` and ipykernel's ``WARNING |``."""
+    return [line for line in log.read_text().splitlines() if line.startswith("[W ") or "WARNING" in line]
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path) -> Iterator[tuple[object, str, str]]:
+    """``(browser, base_url, token)``: :func:`lab_server` and headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with lab_server(root) as (base, token, _), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser, base, token
+        browser.close()
 
 
 def copy_course(root: Path) -> Path:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from logits_to_loss.explorers.softmax import SoftmaxExplorer
+from logits_to_loss.explorers.svg import element, label
 
 
 def test_explorer_shows_the_cat_example():
@@ -16,15 +17,16 @@ def test_explorer_shows_the_cat_example():
     np.testing.assert_allclose(state["probs"], [0.609, 0.224, 0.136, 0.030], atol=5e-4)
 
 
-def test_explorer_updates_in_place():
-    """Moving a slider changes the numbers and the same bars, without a new figure."""
+def test_explorer_draws_what_it_computes():
+    """Moving a slider changes the numbers and the figure: bars of height p = 0.25 labelled 0.250."""
     explorer = SoftmaxExplorer()
-    fig, bar = explorer.fig, explorer.bars[2][0]
     state = explorer.update(mat=0.0, dog=0.0, floor=0.0, car=0.0)
     np.testing.assert_allclose(state["probs"], 0.25)
-    assert explorer.fig is fig and explorer.bars[2][0] is bar
-    assert bar.get_height() == pytest.approx(0.25)
-    assert explorer.png().startswith(b"\x89PNG")
+    probs = explorer.figure.plots[2]
+    bar = element(explorer.svg, "probabilities-2")
+    assert float(bar.get("height")) == pytest.approx(probs.sy(0.0) - probs.sy(0.25), abs=0.1)
+    assert label(explorer.svg, "p-2") == "0.250"
+    assert explorer.svg.startswith("<svg") and explorer.panels == 3
 
 
 def test_explorer_temperature_flattens():
@@ -35,13 +37,15 @@ def test_explorer_temperature_flattens():
 
 
 def test_explorer_widget_is_built_once_and_follows_sliders():
-    """The ipywidgets box reuses one Image whose PNG changes when a slider moves."""
+    """The ipywidgets box reuses one HTML view whose SVG changes when a slider moves."""
     explorer = SoftmaxExplorer()
     box = explorer.widget()
     assert explorer.widget() is box
-    before = explorer._image.value
+    view = box.children[1]
+    before = view.value
     box.children[0].children[0].value = -4.0  # the mat slider
-    assert explorer.state["logits"][0] == -4.0 and explorer._image.value != before
+    assert explorer.state["logits"][0] == -4.0 and box.children[1] is view and view.value != before
+    assert view.value == explorer.svg
 
 
 def test_unknown_control_is_refused():

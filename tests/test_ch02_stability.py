@@ -12,6 +12,7 @@ from logits_to_loss.chapters.stability import CHAPTER, LARGE, ORDINARY
 from logits_to_loss.checker import CheckFailure
 from logits_to_loss.explorers.base import PALETTE
 from logits_to_loss.explorers.stability import StabilityExplorer
+from logits_to_loss.explorers.svg import element, label
 
 WORKED = [0.844, 0.114, 0.042]  # softmax([3, 1, 0]), to 3 decimals
 
@@ -62,7 +63,7 @@ def test_explorer_float16_sum_overflow_and_coarse_exponentials():
     state = explorer.update(c=8.0, dtype="float16")
     assert np.isfinite(state["exps"]).all() and np.isinf(state["total"])
     np.testing.assert_array_equal(state["naive"], 0.0)
-    assert not state["naive_ok"] and "sum overflowed" in explorer.status[0].get_text()
+    assert not state["naive_ok"] and "sum overflowed" in label(explorer.svg, "naive-status")
     state = explorer.update(c=-15.0)
     assert np.isfinite(state["naive"]).all() and not state["naive_ok"]
     assert 1e-3 <= state["naive_error"] < 2e-3  # "off in the third decimal"
@@ -79,28 +80,31 @@ def test_explorer_stable_panel_never_moves(dtype):
         np.testing.assert_allclose(state["stable"], WORKED, atol=1e-3)
 
 
-def test_explorer_marks_nan_in_red_and_updates_in_place():
-    """NaN results get a red 'NaN' label and a zero-height bar; the figure and artists are the same objects."""
+def test_explorer_marks_nan_in_red():
+    """NaN results get a bold red 'NaN' label and a zero-height bar; finite ones a black label and their bar."""
     explorer = StabilityExplorer()
-    fig, bar, label = explorer.fig, explorer.bars[0][0], explorer.labels[0][0]
-    assert label.get_text() == "NaN" and label.get_color() == PALETTE[3] and bar.get_height() == 0
-    assert "broken" in explorer.status[0].get_text()
+    mark = element(explorer.svg, "naive-label-0")
+    assert label(explorer.svg, "naive-label-0") == "NaN" and mark.get("fill") == PALETTE[3] and mark.get("font-weight")
+    assert float(element(explorer.svg, "naive-bar-0").get("height")) == 0
+    assert "broken" in label(explorer.svg, "naive-status")
     state = explorer.update(c=0.0)
-    assert explorer.fig is fig and explorer.bars[0][0] is bar and explorer.labels[0][0] is label
-    assert label.get_text() == "0.844" and label.get_color() == "black"
-    assert bar.get_height() == pytest.approx(state["naive"][0])
-    assert explorer.png().startswith(b"\x89PNG")
+    mark = element(explorer.svg, "naive-label-0")
+    assert label(explorer.svg, "naive-label-0") == "0.844" and mark.get("fill") == "black"
+    naive = explorer.figure.plots[0]
+    height = float(element(explorer.svg, "naive-bar-0").get("height"))
+    assert height == pytest.approx(naive.sy(0.0) - naive.sy(state["naive"][0]), abs=0.1)
 
 
 def test_explorer_widget_follows_the_controls():
-    """The ipywidgets box is built once; the dtype dropdown and the c slider re-render the one Image."""
+    """The ipywidgets box is built once; the dtype dropdown and the c slider redraw the one HTML view."""
     explorer = StabilityExplorer()
     box = explorer.widget()
     assert explorer.widget() is box
     slider, dropdown = box.children[0].children
-    before = explorer._image.value
+    view = box.children[1]
+    before = view.value
     slider.value = 0.0
-    assert explorer.state["c"] == 0.0 and explorer.state["naive_ok"] and explorer._image.value != before
+    assert explorer.state["c"] == 0.0 and explorer.state["naive_ok"] and view.value != before
     dropdown.value = "float16"
     assert explorer.state["logits"].dtype == np.float16
 

@@ -14,6 +14,7 @@ import logits_to_loss as ltl
 from logits_to_loss.chapter import load
 from logits_to_loss.checker import Case, CheckFailure
 from logits_to_loss.explorers.cross_entropy import CrossEntropyExplorer
+from logits_to_loss.explorers.svg import element, label
 
 CHAPTER = load("03-cross-entropy")
 CE, SMOOTHING = CHAPTER.cross_entropy, CHAPTER.label_smoothed_targets
@@ -56,16 +57,15 @@ def test_explorer_target_dropdown_changes_the_scored_token():
         assert state["loss"] == pytest.approx(np.log(4))
 
 
-def test_explorer_moves_its_artists_in_place():
-    """The point on the -log p curve and the bars move; the figure and artists are the same objects."""
+def test_explorer_draws_the_point_and_highlights_the_target():
+    """The point sits on the -log p curve at (p(target), loss), and the target's bar has its own colour."""
     explorer = CrossEntropyExplorer()
-    fig, point, bar = explorer.fig, explorer.point, explorer.bars[1]
     state = explorer.update(target="dog")
-    assert explorer.fig is fig and explorer.point is point and explorer.bars[1] is bar
-    x, y = point.get_data()
-    assert x[0] == pytest.approx(state["target_prob"]) and y[0] == pytest.approx(state["loss"])
-    assert bar.get_facecolor() != explorer.bars[0].get_facecolor()  # the target is highlighted
-    assert explorer.png().startswith(b"\x89PNG")
+    curve, point = explorer.figure.plots[1], element(explorer.svg, "point-0")
+    assert float(point.get("cx")) == pytest.approx(curve.sx(state["target_prob"]), abs=0.1)
+    assert float(point.get("cy")) == pytest.approx(curve.sy(state["loss"]), abs=0.1)
+    assert element(explorer.svg, "bar-1").get("fill") != element(explorer.svg, "bar-0").get("fill")
+    assert f"loss = {state['loss']:.3f}" in label(explorer.svg, "note")
 
 
 def test_explorer_loss_stays_finite_at_the_slider_extremes():
@@ -73,30 +73,32 @@ def test_explorer_loss_stays_finite_at_the_slider_extremes():
     explorer = CrossEntropyExplorer()
     state = explorer.update(mat=-6.0, dog=6.0, floor=6.0, car=6.0)
     assert state["loss"] == pytest.approx(12.0 + np.log(3 + np.exp(-12.0)))
-    assert explorer.ax_curve.get_ylim()[1] > state["loss"]
+    assert explorer.figure.plots[1].ylim[1] > state["loss"]
 
 
 def test_explorer_fits_a_narrow_notebook():
     """Every control is at most 300 px wide with its value shown, and the figure is wide rather than tall."""
     explorer = CrossEntropyExplorer()
     box = explorer.widget()
-    panel, image = box.children
+    panel, view = box.children
     for control in panel.children:
         assert int(control.layout.width.removesuffix("px")) <= 300
         assert control.style.description_width == "initial"
-    width, height = explorer.fig.get_size_inches()
-    assert height / width < 0.5 and height <= 3.5
-    assert box.layout.flex_flow == "row wrap" and image.layout.max_width == "100%"
+    width, height = explorer.figure.width, explorer.figure.height
+    assert height / width < 0.5 and height <= 330
+    assert box.layout.flex_flow == "row wrap" and view.layout.min_width == "0"  # the figure shrinks to fit
+    assert "width:100%" in explorer.svg
 
 
 def test_explorer_widget_follows_the_controls():
-    """The ipywidgets box is built once; moving the target dropdown re-renders the one Image."""
+    """The ipywidgets box is built once; moving the target dropdown redraws the one HTML view."""
     explorer = CrossEntropyExplorer()
     box = explorer.widget()
     assert explorer.widget() is box
-    before = explorer._image.value
+    view = box.children[1]
+    before = view.value
     box.children[0].children[4].value = "floor"  # the target dropdown
-    assert explorer.state["target"] == "floor" and explorer._image.value != before
+    assert explorer.state["target"] == "floor" and view.value != before
 
 
 def test_explorer_refuses_unknown_controls_and_targets():

@@ -8,6 +8,7 @@ import pytest
 import logits_to_loss as ltl
 from logits_to_loss.chapters.gradient import NUMERICAL
 from logits_to_loss.explorers.gradient import CLASSES, GradientExplorer
+from logits_to_loss.explorers.svg import element, label
 
 RESHIP = 1
 
@@ -63,7 +64,7 @@ def test_three_clicks_show_three_exact_steps_despite_the_slider_echo():
         for slider in sliders:  # what the front end sends back: the value rounded to the slider's step
             slider.value = round(slider.value / slider.step) * slider.step
     assert explorer.state["steps"] == 3
-    assert explorer.note.get_text().endswith("steps 3")
+    assert label(explorer.svg, "note").endswith("steps 3")
     np.testing.assert_allclose(explorer.state["logits"], _descent(3), rtol=1e-12)
     np.testing.assert_allclose([s.value for s in sliders], _descent(3), atol=0.005)
 
@@ -82,12 +83,21 @@ def test_moving_a_slider_or_the_target_by_hand_restarts_the_count():
     assert explorer.state["target"] == "refund" and explorer.state["steps"] == 0
 
 
+def _tip(explorer, key: str) -> float:
+    """The pixel height of an arrow's tip: the last corner of its head."""
+    head = element(explorer.svg, key).find("{http://www.w3.org/2000/svg}polygon")
+    return float(head.get("points").split()[-1].split(",")[1])
+
+
 def test_arrows_point_from_p_to_the_target():
     """The probability arrows are -(p - y), so each ends on the one-hot target; the logit arrows are -lr·(p - y)."""
     explorer = GradientExplorer()
     state = explorer.update(lr=0.25)
-    np.testing.assert_allclose(explorer.prob_arrows.get_offsets()[:, 1] + explorer.prob_arrows.V, np.eye(3)[RESHIP])
-    np.testing.assert_allclose(explorer.logit_arrows.V, -0.25 * state["grad"])
+    logits, probs = explorer.figure.plots
+    for i, y in enumerate(np.eye(3)[RESHIP]):
+        assert _tip(explorer, f"grad-{i}") == pytest.approx(probs.sy(y), abs=0.1)
+    for i in (0, 1):  # the escalate step is shorter than an arrow head, so it is left out
+        assert _tip(explorer, f"step-{i}") == pytest.approx(logits.sy(state["logits"][i] - 0.25 * state["grad"][i]), abs=0.1)
 
 
 def test_step_stays_within_the_slider_range():

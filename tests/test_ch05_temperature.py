@@ -8,6 +8,7 @@ import pytest
 from logits_to_loss import softmax, top_p_filter
 from logits_to_loss.chapters import temperature as ch05
 from logits_to_loss.checker import Case, CheckFailure
+from logits_to_loss.explorers.svg import element
 from logits_to_loss.explorers.temperature import LOGITS, TOKENS, TemperatureExplorer
 
 SAMPLE_NEXT = ch05.SAMPLE_NEXT
@@ -119,16 +120,19 @@ def test_explorer_sample_1000_matches_the_distribution_and_resets():
     probs, frequencies = state["probs"], state["frequencies"]
     assert (frequencies[probs == 0] == 0).all()
     assert (np.abs(frequencies - probs) <= 7 * np.sqrt(probs * (1 - probs) / 1000) + 1e-12).all()
-    line = explorer.marks
-    np.testing.assert_allclose(line.get_ydata(), frequencies)
-    assert explorer.update(temperature=1.0)["frequencies"] is None and np.isnan(line.get_ydata()).all()
+    final = explorer.figure.plots[1]
+    for i, f in enumerate(frequencies):  # a diamond's first corner is its top, half its size above the value
+        top = float(element(explorer.svg, f"frequency-{i}").get("points").split()[0].split(",")[1])
+        assert top + 5 == pytest.approx(final.sy(f), abs=0.1)
+    assert explorer.update(temperature=1.0)["frequencies"] is None and "frequency-0" not in explorer.svg
 
 
 def test_explorer_widget_has_the_sample_button():
-    """The widget is built once, with a "sample 1000" button that redraws the same image."""
+    """The widget is built once, with a "sample 1000" button that redraws the same HTML view."""
     explorer = TemperatureExplorer()
     box = explorer.widget()
     assert explorer.widget() is box
-    before = explorer._image.value
+    view = box.children[1]
+    before = view.value
     explorer.button.click()
-    assert explorer.state["frequencies"] is not None and explorer._image.value != before
+    assert explorer.state["frequencies"] is not None and view.value != before

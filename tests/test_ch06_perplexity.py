@@ -11,6 +11,7 @@ import pytest
 
 import logits_to_loss as ltl
 from logits_to_loss.explorers.perplexity import MAX_VOCAB, PerplexityExplorer, equal_choices
+from logits_to_loss.explorers.svg import element, label
 
 
 def test_explorer_defaults_match_the_library():
@@ -43,15 +44,14 @@ def test_equal_choices_has_a_partial_last_bar():
     assert (heights * widths / 0.8).sum() == pytest.approx(1.0)
 
 
-def test_explorer_updates_in_place():
-    """Moving the sliders changes the same bars and titles, without a new figure."""
+def test_explorer_draws_the_equal_choices():
+    """A uniform distribution over 4 tokens is drawn as 4 choices of height 1/4, and the title says 4.00."""
     explorer = PerplexityExplorer()
-    fig, bar = explorer.fig, explorer.choice_bars[0]
     explorer.update(sharpness=0.0, vocab=4)
-    assert explorer.fig is fig and explorer.choice_bars[0] is bar
-    assert bar.get_height() == pytest.approx(0.25)
-    assert "4.00" in explorer.axes[1].get_title()
-    assert explorer.png().startswith(b"\x89PNG")
+    choices = explorer.figure.plots[1]
+    height = float(element(explorer.svg, "choice-0").get("height"))
+    assert height == pytest.approx(choices.sy(0.0) - choices.sy(0.25), abs=0.1)
+    assert "4.00" in label(explorer.svg, "perplexity")
 
 
 def test_scaling_table():

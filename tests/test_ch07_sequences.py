@@ -9,6 +9,7 @@ from logits_to_loss import CharNGram, cross_entropy, dpo_loss, softmax
 from logits_to_loss.chapter import load
 from logits_to_loss.checker import CheckFailure
 from logits_to_loss.explorers.sequences import PROMPT, RESPONSE, CausalAttentionExplorer, PositionLossExplorer
+from logits_to_loss.explorers.svg import element, label
 
 CHAPTER = load("07-sequences")
 
@@ -39,14 +40,14 @@ def test_attention_explorer_scaling_divides_by_sqrt_dk():
     np.testing.assert_allclose(explorer.update(scaled=False)["scores"], 4 * scaled)
 
 
-def test_attention_explorer_redraws_in_place():
-    """A new T reuses the same image and bars and renders a PNG."""
+def test_attention_explorer_draws_a_t_by_t_map():
+    """A new T draws T x T weight cells and T leak bars, nothing more."""
     explorer = CausalAttentionExplorer()
-    image, bar = explorer.image, explorer.bars[0]
     explorer.update(length=3)
-    assert explorer.image is image and explorer.bars[0] is bar
-    assert explorer.image.get_array().shape == (3, 3)
-    assert explorer.png().startswith(b"\x89PNG")
+    assert element(explorer.svg, "weight-2-2") is not None and element(explorer.svg, "leak-2") is not None
+    for missing in ("weight-3-0", "weight-0-3", "leak-3"):
+        with pytest.raises(KeyError):
+            element(explorer.svg, missing)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_position_loss_explorer_responds_to_every_control(small_model):
         before = explorer.state["mean"], explorer.state["count"], len(explorer.state["losses"])
         after = explorer.update(**{name: new})
         assert (after["mean"], after["count"], len(after["losses"])) != before, name
-    assert explorer.png().startswith(b"\x89PNG")
+    assert f"{explorer.state['mean']:.3f} nats" in label(explorer.svg, "title")
 
 
 def test_causal_mask_must_be_booleans():

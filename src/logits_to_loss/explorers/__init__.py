@@ -1,4 +1,4 @@
-"""Interactive explorers (ipywidgets + matplotlib), one module per topic.
+"""Interactive explorers (ipywidgets, figures drawn as SVG by :mod:`.svg`), one module per topic.
 
 A chapter declares its explorer; a notebook imports it (``from logits_to_loss.explorers.softmax
 import SoftmaxExplorer``) and shows it by making it the last expression of a cell. Every explorer

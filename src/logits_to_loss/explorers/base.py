@@ -1,21 +1,20 @@
-"""The explorer pattern: sliders on the left, one matplotlib figure that is redrawn in place.
+"""The explorer pattern: controls on the left, one SVG figure that is rebuilt on every move.
 
-An explorer keeps one :class:`matplotlib.figure.Figure` for its whole life. ``update``
-computes the numbers (returned as a dict, so tests can call it headless), moves the
-existing artists, and re-renders the figure into a single ``ipywidgets.Image``: no new
-figure, no flicker, and no dependency on a notebook matplotlib backend.
+``update`` computes the numbers (returned as a dict, so tests can call it headless) and
+``render`` draws them as a :class:`~.svg.Figure`, our own small SVG kit. In a notebook the SVG
+string is the value of one ``ipywidgets.HTML``, which the browser swaps in place: building a few
+kB of SVG takes about a millisecond and the browser draws it natively, so a slider move costs one
+round trip to the kernel and little else (rendering a matplotlib PNG took ~60 ms a move).
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any, Mapping
 
 import matplotlib
 from cycler import cycler
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image
+
+from .svg import Figure
 
 # Okabe & Ito's colour-blind-safe palette: every explorer, and every plot a chapter's notebook
 # draws after loading its chapter, cycles through it.
@@ -24,16 +23,15 @@ matplotlib.rcParams["axes.prop_cycle"] = cycler(color=PALETTE)
 
 
 class Explorer:
-    """Subclasses set ``controls`` (name -> widget factory args) and implement ``compute`` and ``draw``."""
+    """Subclasses implement ``defaults``, ``make_controls``, ``compute`` and ``render``."""
 
-    def __init__(self, figsize: tuple[float, float] = (8.0, 3.4)) -> None:
-        self.fig = Figure(figsize=figsize, dpi=90, layout="constrained")
+    def __init__(self) -> None:
         self.values: dict[str, Any] = dict(self.defaults())
         self.state: dict[str, Any] = {}
-        self._image = None
+        self.figure: Figure | None = None
+        self.svg = ""
+        self._view = None
         self._widget = None
-        self._canvas = None
-        self.setup(self.fig)
         self.update()
 
     # -- to implement ---------------------------------------------------------
@@ -44,42 +42,32 @@ class Explorer:
         """name -> ipywidget, the names matching :meth:`defaults`."""
         raise NotImplementedError
 
-    def setup(self, fig: Figure) -> None:
-        """Create the axes and artists once."""
-        raise NotImplementedError
-
     def compute(self, **values: Any) -> dict[str, Any]:
         """Pure numbers for the current control values."""
         raise NotImplementedError
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        """Move the existing artists to show ``state``."""
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        """The figure that shows ``state``."""
         raise NotImplementedError
 
     # -- shared machinery -----------------------------------------------------
+    @property
+    def panels(self) -> int:
+        """How many plot panels the figure has."""
+        return len(self.figure.plots)
+
     def update(self, **values: Any) -> dict[str, Any]:
-        """Set some control values, recompute, redraw in place; returns the computed numbers."""
+        """Set some control values, recompute and redraw; returns the computed numbers."""
         unknown = set(values) - set(self.values)
         if unknown:
             raise ValueError(f"unknown control(s) {sorted(unknown)}; the controls are {sorted(self.values)}")
         self.values.update(values)
         self.state = self.compute(**self.values)
-        self.draw(self.state)
-        if self._image is not None:
-            self._image.value = self.png()
+        self.figure = self.render(self.state)
+        self.svg = self.figure.svg()
+        if self._view is not None:
+            self._view.value = self.svg
         return self.state
-
-    def png(self) -> bytes:
-        """The figure rendered as PNG bytes (Agg canvas kept for life; fast, light compression)."""
-        if self._canvas is None:
-            self._canvas = FigureCanvasAgg(self.fig)
-            self._canvas.draw()
-            self.fig.set_layout_engine("none")  # lay out once: re-solving the layout doubled every redraw
-        self._canvas.draw()
-        buffer = io.BytesIO()
-        Image.frombuffer("RGBA", self._canvas.get_width_height(), self._canvas.buffer_rgba()).save(
-            buffer, format="png", compress_level=1)
-        return buffer.getvalue()
 
     def widget(self):
         """Controls and figure as one ipywidgets box (built once, reused on every display)."""
@@ -93,12 +81,12 @@ class Explorer:
             for control in controls.values():  # the description and the value readout stay readable
                 control.style.description_width = "initial"
                 control.layout.width = "290px"
-            self._image = w.Image(value=self.png(), format="png",
-                                  layout=w.Layout(max_width="100%", height="auto", flex="1 1 420px"))
+            self._view = w.HTML(value=self.svg, layout=w.Layout(flex="1 1 420px", min_width="0",
+                                                                max_width=f"{self.figure.width}px"))
             panel = w.VBox(list(controls.values()), layout=w.Layout(flex="0 0 auto"))
             # controls and figure wrap onto two lines when the notebook is narrow; the figure shrinks
-            self._widget = w.Box([panel, self._image], layout=w.Layout(display="flex", flex_flow="row wrap",
-                                                                        align_items="flex-start", width="100%"))
+            self._widget = w.Box([panel, self._view], layout=w.Layout(display="flex", flex_flow="row wrap",
+                                                                       align_items="flex-start", width="100%"))
         return self._widget
 
     def _ipython_display_(self) -> None:

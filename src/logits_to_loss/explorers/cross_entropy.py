@@ -5,21 +5,18 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..losses import cross_entropy
 from ..normalisation import softmax
 from .base import PALETTE, Explorer
+from .svg import Figure, nice_ticks
 
 TOKENS = ("mat", "dog", "floor", "car")
-_CURVE_P = np.geomspace(1e-6, 1.0, 400)
+_CURVE_P = np.geomspace(1e-6, 1.0, 160)
 
 
 class CrossEntropyExplorer(Explorer):
     """Logit sliders for mat/dog/floor/car and a target dropdown; probabilities and the -log p curve."""
-
-    def __init__(self) -> None:
-        super().__init__(figsize=(8.5, 3.4))
 
     def defaults(self) -> Mapping[str, Any]:
         return {"mat": 2.0, "dog": 1.0, "floor": 0.5, "car": -1.0, "target": "mat"}
@@ -30,25 +27,6 @@ class CrossEntropyExplorer(Explorer):
         controls: dict = {t: w.FloatSlider(min=-6, max=6, step=0.1, description=t) for t in TOKENS}
         controls["target"] = w.Dropdown(options=list(TOKENS), description="target")
         return controls
-
-    def setup(self, fig: Figure) -> None:
-        self.ax_probs, self.ax_curve = fig.subplots(1, 2, width_ratios=(1, 1.3))
-        self.bars = self.ax_probs.bar(TOKENS, np.zeros(len(TOKENS)), color=PALETTE[0])
-        self.ax_probs.set_ylim(0, 1.1)
-        self.ax_probs.set_title("probabilities p = softmax(z)")
-        self.labels = [self.ax_probs.text(i, 0, "", ha="center", va="bottom", fontsize=9) for i in range(len(TOKENS))]
-
-        ax = self.ax_curve
-        ax.plot(_CURVE_P, -np.log(_CURVE_P), color="0.3", lw=1.5, label="loss = -log p")
-        uniform = np.log(len(TOKENS))
-        ax.axhline(uniform, color=PALETTE[2], ls="--", lw=1, label=f"uniform guess, ln {len(TOKENS)} = {uniform:.3f}")
-        (self.point,) = ax.plot([], [], "o", color=PALETTE[1], ms=9, zorder=3)
-        self.note = ax.text(0.97, 0.95, "", transform=ax.transAxes, ha="right", va="top", fontsize=10)
-        ax.set_xlim(0, 1.02)
-        ax.set_xlabel("p(target)")
-        ax.set_ylabel("loss (nats)")
-        ax.set_title("the loss is the surprise -log p(target)")
-        ax.legend(loc="center right", fontsize=8, frameon=False)
 
     def compute(self, **values: Any) -> dict[str, Any]:
         target = values["target"]
@@ -66,13 +44,32 @@ class CrossEntropyExplorer(Explorer):
             "loss": float(cross_entropy(logits, index)),  # logsumexp(z) - z_y: finite even when p underflows
         }
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        for i, (bar, label, p) in enumerate(zip(self.bars, self.labels, state["probs"])):
-            bar.set_height(p)
-            bar.set_color(PALETTE[1] if i == state["target_index"] else PALETTE[0])
-            label.set_text(f"{p:.3f}")
-            label.set_y(p)
-        p, loss = state["target_prob"], state["loss"]
-        self.point.set_data([p], [loss])
-        self.ax_curve.set_ylim(0, max(5.0, loss * 1.15))
-        self.note.set_text(f"target '{state['target']}'\np = {p:.3f}\nloss = {loss:.3f}")
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        fig = Figure(765, 306)
+        p, loss, index = state["target_prob"], state["loss"], state["target_index"]
+        probs_plot, curve = fig.row([((-0.6, len(TOKENS) - 0.4), (0.0, 1.1)), ((0.0, 1.02), (0.0, max(5.0, loss * 1.15)))],
+                                    ratios=(1, 1.3), top=30, gap=64)
+        x = np.arange(len(TOKENS))
+        colours = [PALETTE[1] if i == index else PALETTE[0] for i in x]  # the target is highlighted
+        probs_plot.bars(x, state["probs"], colours, key="bar")
+        for i, q in enumerate(state["probs"]):
+            probs_plot.text(i, q, f"{q:.3f}", dy=-3, size=9, key=f"p-{i}")
+        probs_plot.title("probabilities p = softmax(z)")
+        probs_plot.xticks(x, TOKENS)
+        probs_plot.yticks()
+
+        uniform = np.log(len(TOKENS))
+        curve.line(_CURVE_P, -np.log(_CURVE_P), "#4D4D4D")
+        curve.hline(uniform, PALETTE[2], dash="5 3")
+        curve.markers([p], [loss], PALETTE[1], size=12, key="point")
+        curve.text(0.97, 0.95, f"target '{state['target']}'\np = {p:.3f}\nloss = {loss:.3f}", axes=True, dy=10,
+                   anchor="end", size=10, key="note")
+        curve.legend([("line", "#4D4D4D", "loss = -log p"),
+                      ("dash", PALETTE[2], f"uniform guess, ln {len(TOKENS)} = {uniform:.3f}")], corner="upper right",
+                     top=0.45)
+        curve.title("the loss is the surprise -log p(target)")
+        curve.xticks(nice_ticks(0.0, 1.0))
+        curve.yticks()
+        curve.xlabel("p(target)")
+        curve.ylabel("loss (nats)", offset=34)
+        return fig

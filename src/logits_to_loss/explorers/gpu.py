@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from .base import Explorer
+from .svg import Figure, nice_ticks
 
 ELEMENTS = 1 << 27  # N x V, as in a sweep that keeps the tensor's size fixed
 REGISTER_LIMIT = 65536  # classes a fused one-row-per-program kernel holds (gpu.MAX_FUSED_V)
@@ -54,9 +54,6 @@ def kernel_times(classes: int, dtype: str, bandwidth_tb_s: float) -> dict[str, d
 class BytesExplorer(Explorer):
     """Sliders for V, the dtype and the bandwidth; one bar per kernel with its time and % of the copy rate."""
 
-    def __init__(self) -> None:
-        super().__init__(figsize=(8.5, 3.6))
-
     def defaults(self) -> Mapping[str, Any]:
         return {"log2_classes": 15, "dtype": "float32", "bandwidth": 3.0}
 
@@ -69,29 +66,27 @@ class BytesExplorer(Explorer):
             "bandwidth": w.FloatSlider(min=0.5, max=8.0, step=0.1, description="TB/s"),
         }
 
-    def setup(self, fig: Figure) -> None:
-        self.ax = fig.subplots()
-        names = list(PASSES)
-        self.bars = self.ax.barh(names, np.zeros(len(names)), color=COLOURS)
-        self.labels = [self.ax.text(0, i, "", va="center", fontsize=9) for i in range(len(names))]
-        self.ax.invert_yaxis()
-        self.ax.set_xlabel("time at that bandwidth (µs)")
-        self.ax.tick_params(axis="y", labelsize=8)
-
     def compute(self, **values: Any) -> dict[str, Any]:
         classes = 1 << int(values["log2_classes"])
         kernels = kernel_times(classes, values["dtype"], float(values["bandwidth"]))
         return {"classes": classes, "rows": ELEMENTS // classes, "kernels": kernels,
                 "row_kib": classes * ITEMSIZE[values["dtype"]] / 1024}
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        times = [k["us"] for k in state["kernels"].values()]
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        kernels = list(state["kernels"].values())
+        times = np.array([k["us"] for k in kernels])  # NaN where the kernel cannot run
         longest = np.nanmax(times)
-        for bar, label, k in zip(self.bars, self.labels, state["kernels"].values()):
-            bar.set_width(0 if np.isnan(k["us"]) else k["us"])
-            label.set_x(0 if np.isnan(k["us"]) else k["us"] + 0.01 * longest)
-            label.set_text("row does not fit in registers" if np.isnan(k["us"])
-                           else f"{k['us']:.0f} µs, {k['pct_copy']:.0f}% of copy")
-        self.ax.set_xlim(0, longest * 1.45)
-        self.ax.set_title(f"V = {state['classes']:,} ({state['row_kib']:.0f} KiB a row), "
-                          f"{state['rows']:,} rows", fontsize=10)
+        rows = np.arange(len(kernels))
+        fig = Figure(765, 324)
+        (plot,) = fig.row([((0.0, longest * 1.45), (len(kernels) - 0.5, -0.5))], left=236, top=30, right=16)
+        plot.hbars(rows, np.nan_to_num(times), COLOURS, key="kernel")
+        for i, (k, t) in enumerate(zip(kernels, times)):
+            fits = np.isfinite(t)
+            plot.text(t + 0.01 * longest if fits else 0.0, i, f"{t:.0f} µs, {k['pct_copy']:.0f}% of copy" if fits
+                      else "row does not fit in registers", dy=3.5, anchor="start", size=9, key=f"label-{i}")
+        plot.yticks(rows, list(PASSES), size=8.5)
+        plot.xticks(nice_ticks(0.0, longest * 1.45))
+        plot.xlabel("time at that bandwidth (µs)")
+        plot.title(f"V = {state['classes']:,} ({state['row_kib']:.0f} KiB a row), {state['rows']:,} rows", size=10,
+                   key="title")
+        return fig

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..losses import cross_entropy, cross_entropy_grad
 from ..normalisation import softmax
 from .base import PALETTE, Explorer
+from .svg import Figure
 
 CLASSES = ("refund", "reship", "escalate")
 LOGIT_RANGE = (-10.0, 10.0)  # the sliders' range; a step never leaves it
@@ -32,7 +32,7 @@ class GradientExplorer(Explorer):
     def __init__(self) -> None:
         self.steps = 0
         self._controls: dict = {}
-        super().__init__(figsize=(8.5, 3.6))
+        super().__init__()
 
     def defaults(self) -> Mapping[str, Any]:
         return {"refund": 3.0, "reship": 1.0, "escalate": 0.0, "target": "reship", "lr": 0.5}
@@ -48,21 +48,6 @@ class GradientExplorer(Explorer):
         controls["lr"] = w.FloatSlider(min=0.05, max=3.0, step=0.05, description="lr")
         self._controls = controls
         return controls
-
-    def setup(self, fig: Figure) -> None:
-        self.ax_logits, self.ax_probs = fig.subplots(1, 2)
-        x = np.arange(len(CLASSES))
-        self.logit_bars = self.ax_logits.bar(CLASSES, np.zeros(len(CLASSES)), color="0.75")
-        self.ax_logits.axhline(0, color="0.5", lw=0.8)
-        self.ax_logits.set_title("logits z\narrows: one step -lr·(p - y)")
-        self.prob_bars = self.ax_probs.bar(CLASSES, np.zeros(len(CLASSES)), color=PALETTE[0])
-        self.targets = self.ax_probs.scatter(x, np.zeros(len(CLASSES)), marker="_", s=900, color="k", zorder=4)
-        self.ax_probs.set_ylim(-0.05, 1.12)
-        zeros = np.zeros(len(CLASSES))
-        style = dict(angles="xy", scale_units="xy", scale=1, width=0.012, zorder=5)
-        self.logit_arrows = self.ax_logits.quiver(x, zeros, zeros, zeros, color=PALETTE[3], **style)
-        self.prob_arrows = self.ax_probs.quiver(x, zeros, zeros, zeros, color=PALETTE[3], **style)
-        self.note = self.ax_probs.set_title("")  # probabilities, loss and step count, rewritten by draw()
 
     def compute(self, **values: Any) -> dict[str, Any]:
         target = values["target"]
@@ -88,26 +73,28 @@ class GradientExplorer(Explorer):
             "steps": self.steps,
         }
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        logits, probs, grad, lr = state["logits"], state["probs"], state["grad"], state["lr"]
-        for i, (bar, pbar) in enumerate(zip(self.logit_bars, self.prob_bars)):
-            bar.set_height(logits[i])
-            pbar.set_height(probs[i])
-            pbar.set_color(PALETTE[1] if i == state["target_index"] else PALETTE[0])
-        x = np.arange(len(CLASSES))
-        self.ax_logits.set_xticks(x, [f"{c}\nz = {z:.2f}" for c, z in zip(CLASSES, logits)])
-        self.ax_probs.set_xticks(x, [f"{c}\np = {p:.3f}" for c, p in zip(CLASSES, probs)])
-        self.logit_arrows.set_offsets(np.column_stack([x, logits]))
-        self.logit_arrows.set_UVC(np.zeros_like(grad), -lr * grad)
-        self.prob_arrows.set_offsets(np.column_stack([x, probs]))
-        self.prob_arrows.set_UVC(np.zeros_like(grad), -grad)  # p + (-(p - y)) = y: each arrow ends on the target
-        self.targets.set_offsets(np.column_stack([x, probs - grad]))
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        logits, probs, grad = state["logits"], state["probs"], state["grad"]
+        x, xlim = np.arange(len(CLASSES)), (-0.6, len(CLASSES) - 0.4)
         ends = np.concatenate([logits, state["next_logits"], [0.0]])
-        self.ax_logits.set_ylim(ends.min() - 0.6, ends.max() + 0.6)
-        self.note.set_text(
-            f"probabilities p, arrows: -(p - y)\n"
-            f"loss {state['loss']:.3f}, p({state['target']}) = {state['target_prob']:.3f}, steps {state['steps']}"
-        )
+        fig = Figure(765, 324)
+        left, right = fig.row([(xlim, (ends.min() - 0.6, ends.max() + 0.6)), (xlim, (-0.05, 1.12))], top=48,
+                              bottom=52, gap=64)
+        left.bars(x, logits, "#BFBFBF", key="logit")
+        left.hline(0.0, "#808080", width=0.8)
+        left.arrows(x, logits, state["next_logits"], PALETTE[3], key="step")  # z -> z - lr·(p - y)
+        left.title("logits z\narrows: one step -lr·(p - y)")
+        left.xticks(x, [f"{c}\nz = {z:.2f}" for c, z in zip(CLASSES, logits)])
+        left.yticks()
+
+        right.bars(x, probs, [PALETTE[1] if i == state["target_index"] else PALETTE[0] for i in x], key="prob")
+        right.ticks_marker(x, probs - grad, "black", key="target")  # p - (p - y) = y: the one-hot target
+        right.arrows(x, probs, probs - grad, PALETTE[3], key="grad")  # each arrow ends on the target
+        right.title(f"probabilities p, arrows: -(p - y)\nloss {state['loss']:.3f}, "
+                    f"p({state['target']}) = {state['target_prob']:.3f}, steps {state['steps']}", key="note")
+        right.xticks(x, [f"{c}\np = {p:.3f}" for c, p in zip(CLASSES, probs)])
+        right.yticks()
+        return fig
 
     def _echo(self, name: str, value: Any) -> bool:
         """Whether a control only shows back the current value (a logit slider to within half its step)."""
@@ -145,6 +132,6 @@ class GradientExplorer(Explorer):
             button = w.Button(description="take a step", button_style="primary", icon="arrow-down")
             button.on_click(lambda _: self.step())
             self.button = button
-            controls, image = box.children
-            box.children = (w.VBox([*controls.children, button]), image)
+            controls, figure = box.children
+            box.children = (w.VBox([*controls.children, button]), figure)
         return self._widget

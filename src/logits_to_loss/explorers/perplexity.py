@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..information import entropy
 from ..normalisation import softmax
 from .base import Explorer
+from .svg import Figure, nice_ticks
 
 MAX_VOCAB = 30
 BLUE, ORANGE = "#0072B2", "#E69F00"  # Okabe-Ito
@@ -41,16 +41,6 @@ class PerplexityExplorer(Explorer):
             "vocab": w.IntSlider(min=2, max=MAX_VOCAB, step=1, description="vocabulary V"),
         }
 
-    def setup(self, fig: Figure) -> None:
-        self.axes = fig.subplots(1, 2, sharey=True)
-        ranks = np.arange(1, MAX_VOCAB + 1)
-        self.prob_bars = self.axes[0].bar(ranks, np.zeros(MAX_VOCAB), color=BLUE)
-        self.choice_bars = self.axes[1].bar(ranks, np.zeros(MAX_VOCAB), color=ORANGE)
-        for ax, label in zip(self.axes, ("token rank", "equally likely tokens")):
-            ax.set_xlabel(label)
-            ax.set_ylim(0, 1.05)
-        self.axes[0].set_ylabel("probability")
-
     def compute(self, **values: Any) -> dict[str, Any]:
         probs = softmax(zipf_logits(values["sharpness"], values["vocab"]))  # (V,)
         h = float(entropy(probs))
@@ -58,16 +48,19 @@ class PerplexityExplorer(Explorer):
         return {"probs": probs, "entropy": h, "bits": h / np.log(2), "perplexity": float(np.exp(h)),
                 "heights": heights, "widths": widths}
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        probs = np.zeros(MAX_VOCAB)
-        probs[: len(state["probs"])] = state["probs"]
-        for bar, p in zip(self.prob_bars, probs):
-            bar.set_height(p)
-        for bar, height, width in zip(self.choice_bars, state["heights"], state["widths"]):
-            bar.set_height(height)
-            bar.set_width(width)
+    def render(self, state: Mapping[str, Any]) -> Figure:
         vocab = len(state["probs"])
-        for ax in self.axes:
-            ax.set_xlim(0.3, vocab + 0.7)
-        self.axes[0].set_title(f"p: H = {state['entropy']:.3f} nats = {state['bits']:.3f} bits")
-        self.axes[1].set_title(f"perplexity e^H = {state['perplexity']:.2f} choices of 1/{state['perplexity']:.2f}")
+        ranks, limits = np.arange(1, vocab + 1), ((0.3, vocab + 0.7), (0.0, 1.05))
+        fig = Figure(720, 306)
+        probs, choices = fig.row([limits, limits], top=30)
+        probs.bars(ranks, state["probs"], BLUE, key="p")
+        probs.title(f"p: H = {state['entropy']:.3f} nats = {state['bits']:.3f} bits", key="entropy")
+        choices.bars(np.arange(1, MAX_VOCAB + 1), state["heights"], ORANGE, width=state["widths"], key="choice")
+        choices.title(f"perplexity e^H = {state['perplexity']:.2f} choices of 1/{state['perplexity']:.2f}",
+                      key="perplexity")
+        for plot, label in zip((probs, choices), ("token rank", "equally likely tokens")):
+            plot.xticks(nice_ticks(1, vocab, count=min(vocab - 1, 6)).astype(int))
+            plot.yticks()
+            plot.xlabel(label)
+        probs.ylabel("probability")
+        return fig

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
 
 from ..corpus import course_prose
 from ..ngram import UNK, CharNGram
 from ..normalisation import softmax
 from ..sequences import causal_mask
 from .base import Explorer
+from .svg import Figure, nice_ticks
 
 BLUE, ORANGE, VERMILLION, PURPLE = "#0072B2", "#E69F00", "#D55E00", "#CC79A7"  # Okabe-Ito
 MAX_T = 10
+VIRIDIS = [to_hex(c) for c in colormaps["viridis"](np.linspace(0.0, 1.0, 256))]  # weight w -> VIRIDIS[int(255 w)]
+COLOURBAR_STEPS = 32
 D_K = 16
 
 
@@ -36,19 +39,6 @@ class CausalAttentionExplorer(Explorer):
             "scaled": w.Checkbox(description="divide by √d_k"),
         }
 
-    def setup(self, fig: Figure) -> None:
-        self.heat_ax, self.leak_ax = fig.subplots(1, 2, width_ratios=(1.2, 1))
-        self.image = self.heat_ax.imshow(np.zeros((MAX_T, MAX_T)), vmin=0, vmax=1, cmap="viridis")
-        fig.colorbar(self.image, ax=self.heat_ax, shrink=0.8)
-        self.heat_ax.set_xlabel("key")
-        self.heat_ax.set_ylabel("query")
-        self.cells = [[self.heat_ax.text(j, i, "", ha="center", va="center", fontsize=7) for j in range(MAX_T)]
-                      for i in range(MAX_T)]
-        self.bars = self.leak_ax.bar(range(MAX_T), np.zeros(MAX_T), color=VERMILLION)
-        self.leak_ax.set_ylim(0, 1)
-        self.leak_ax.set_xlabel("query")
-        self.leak_ax.set_title("weight on future keys")
-
     def compute(self, **values: Any) -> dict[str, Any]:
         T = values["length"]
         Q, K = np.random.default_rng(values["seed"]).normal(size=(2, T, D_K))  # (T, d_k) each
@@ -58,24 +48,32 @@ class CausalAttentionExplorer(Explorer):
         leak = np.where(allowed, 0.0, weights).sum(axis=-1)  # (T,) weight that reached the future
         return {"scores": scores, "weights": weights, "leak": leak}
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        weights, T = state["weights"], len(state["leak"])
-        self.image.set_data(weights)
-        self.image.set_extent((-0.5, T - 0.5, T - 0.5, -0.5))
-        self.heat_ax.set_xlim(-0.5, T - 0.5)
-        self.heat_ax.set_ylim(T - 0.5, -0.5)
-        self.heat_ax.set_xticks(range(T))
-        self.heat_ax.set_yticks(range(T))
-        for i, row in enumerate(self.cells):
-            for j, label in enumerate(row):
-                label.set_text(f"{weights[i, j]:.2f}" if i < T and j < T else "")
-                label.set_color("white" if i < T and j < T and weights[i, j] < 0.5 else "black")
-        for i, bar in enumerate(self.bars):
-            bar.set_height(state["leak"][i] if i < T else 0.0)
-        self.leak_ax.set_xlim(-0.5, T - 0.5)
-        self.leak_ax.set_xticks(range(T))
-        self.heat_ax.set_title(f"attention weights (mask value {self.values['mask_value']})")
-        self.leak_ax.set_title(f"weight on future keys: mean {state['leak'].mean():.3f}")
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        weights, leak = state["weights"], state["leak"]
+        T = len(leak)
+        square = (-0.5, T - 0.5)
+        fig = Figure(720, 306)
+        heat, bar, bars = fig.row([(square, square[::-1]), ((0.0, 1.0), (0.0, 1.0)), (square, (0.0, 1.0))],
+                                  ratios=(1.2, 0.08, 1.0), top=30, gap=42)
+        heat.cells([[VIRIDIS[int(w * 255)] for w in row] for row in weights], key="weight")
+        for i, row in enumerate(weights):
+            for j, w in enumerate(row):
+                heat.text(j, i, f"{w:.2f}", dy=2.5, size=7, color="white" if w < 0.5 else "black")
+        heat.xticks(range(T))
+        heat.yticks(range(T))
+        heat.xlabel("key")
+        heat.ylabel("query", offset=30)
+        heat.title(f"attention weights (mask value {self.values['mask_value']})", size=10)
+        levels = (np.arange(COLOURBAR_STEPS) + 0.5) / COLOURBAR_STEPS
+        bar.hbars(levels, np.ones(COLOURBAR_STEPS), [VIRIDIS[int(v * 255)] for v in levels],
+                  height=1 / COLOURBAR_STEPS)
+        bar.yticks()
+        bars.bars(range(T), leak, VERMILLION, key="leak")
+        bars.xticks(range(T))
+        bars.yticks()
+        bars.xlabel("query")
+        bars.title(f"weight on future keys: mean {leak.mean():.3f}", size=10, key="mean")
+        return fig
 
 
 PROMPT = "question: what does softmax return? answer: "
@@ -89,7 +87,7 @@ class PositionLossExplorer(Explorer):
 
     def __init__(self, model: CharNGram | None = None) -> None:
         self.model = model or CharNGram.fit(course_prose(), order=2)
-        super().__init__(figsize=(8.0, 3.0))
+        super().__init__()
 
     def defaults(self) -> Mapping[str, Any]:
         return {"mask_prompt": False, "mask_padding": False, "padding": 8}
@@ -103,16 +101,6 @@ class PositionLossExplorer(Explorer):
             "padding": w.IntSlider(min=0, max=MAX_PADDING, description="padding tokens"),
         }
 
-    def setup(self, fig: Figure) -> None:
-        self.ax = fig.subplots()
-        n = len(PROMPT) + len(RESPONSE) + MAX_PADDING
-        self.bars = self.ax.bar(range(n), np.zeros(n), width=0.9)
-        self.mean_line = self.ax.axhline(0.0, color="black", lw=1.2, ls="--", label="mean of the counted")
-        self.ax.set_xlabel("position (prompt, response, padding)")
-        self.ax.set_ylabel("loss (nats)")
-        roles = [Patch(color=c, label=r) for r, c in ROLE_COLOURS.items()]
-        self.ax.legend(handles=[self.mean_line, *roles], fontsize=7, loc="upper left")
-
     def compute(self, **values: Any) -> dict[str, Any]:
         text = PROMPT + RESPONSE + UNK * values["padding"]  # padding reads as <unk>: a token the model never saw
         losses = self.model.losses(text)  # (T,) teacher forcing: every position in one lookup
@@ -121,14 +109,18 @@ class PositionLossExplorer(Explorer):
         return {"losses": losses, "roles": roles, "counted": counted, "count": int(counted.sum()),
                 "mean": float(losses[counted].mean())}
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        for i, bar in enumerate(self.bars):
-            inside = i < len(state["losses"])
-            bar.set_height(state["losses"][i] if inside else 0.0)
-            if inside:
-                bar.set_color(ROLE_COLOURS[state["roles"][i]])
-                bar.set_alpha(1.0 if state["counted"][i] else 0.2)
-        self.mean_line.set_ydata([state["mean"], state["mean"]])
-        self.ax.set_xlim(-1, len(state["losses"]))
-        self.ax.set_ylim(0, max(state["losses"].max(), 1.0) * 1.1)
-        self.ax.set_title(f"mean over {state['count']} counted positions: {state['mean']:.3f} nats")
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        losses, counted = state["losses"], state["counted"]
+        fig = Figure(720, 270)
+        (plot,) = fig.row([((-1.0, len(losses)), (0.0, max(losses.max(), 1.0) * 1.1))], top=30, right=20)
+        plot.bars(range(len(losses)), losses, [ROLE_COLOURS[r] for r in state["roles"]], width=0.9,
+                  opacity=np.where(counted, 1.0, 0.2), key="loss")
+        plot.hline(state["mean"], "black", width=1.2, dash="5 3", key="mean")
+        plot.legend([("dash", "black", "mean of the counted"), *(("bar", c, r) for r, c in ROLE_COLOURS.items())],
+                    corner="upper left")
+        plot.title(f"mean over {state['count']} counted positions: {state['mean']:.3f} nats", key="title")
+        plot.xticks(nice_ticks(0, len(losses) - 1).astype(int))
+        plot.yticks()
+        plot.xlabel("position (prompt, response, padding)")
+        plot.ylabel("loss (nats)")
+        return fig

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..normalisation import softmax
 from .base import PALETTE, Explorer
+from .svg import Figure
 
 TOKENS = ("mat", "dog", "floor", "car")  # "The cat sat on the ..." of the worked example
 
@@ -26,29 +26,25 @@ class SoftmaxExplorer(Explorer):
         sliders["temperature"] = w.FloatLogSlider(base=10, min=-1, max=1, step=0.05, description="T")
         return sliders
 
-    def setup(self, fig: Figure) -> None:
-        self.axes = fig.subplots(1, 3)
-        titles = ("logits z", "e^(z/T)", "probabilities p")
-        self.bars = []
-        for ax, title in zip(self.axes, titles):
-            self.bars.append(ax.bar(TOKENS, np.zeros(len(TOKENS)), color=PALETTE[0]))
-            ax.set_title(title)
-        self.axes[0].axhline(0, color="0.5", lw=0.8)
-        self.axes[2].set_ylim(0, 1)
-        self.labels = [self.axes[2].text(i, 0, "", ha="center", va="bottom") for i in range(len(TOKENS))]
-
     def compute(self, **values: Any) -> dict[str, Any]:
         logits = np.array([values[t] for t in TOKENS])
         temperature = values["temperature"]
         exps = np.exp(logits / temperature)
         return {"logits": logits, "exps": exps, "total": exps.sum(), "probs": softmax(logits, temperature=temperature)}
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        for bars, key in zip(self.bars, ("logits", "exps", "probs")):
-            for bar, h in zip(bars, state[key]):
-                bar.set_height(h)
-        self.axes[0].set_ylim(min(-1, state["logits"].min() - 0.5), max(1, state["logits"].max() + 0.5))
-        self.axes[1].set_ylim(0, state["exps"].max() * 1.15)
-        for label, p in zip(self.labels, state["probs"]):
-            label.set_text(f"{p:.3f}")
-            label.set_y(p)
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        x, logits, exps, probs = np.arange(len(TOKENS)), state["logits"], state["exps"], state["probs"]
+        fig = Figure(720, 306)
+        xlim = (-0.6, len(TOKENS) - 0.4)
+        z_range = (min(-1.0, logits.min() - 0.5), max(1.0, logits.max() + 0.5))
+        limits = [(xlim, z_range), (xlim, (0.0, exps.max() * 1.15)), (xlim, (0.0, 1.12))]
+        titles = ("logits z", "e^(z/T)", "probabilities p")
+        for plot, title, heights in zip(fig.row(limits, top=30, gap=50), titles, (logits, exps, probs)):
+            plot.bars(x, heights, PALETTE[0], key=title.split()[0])
+            plot.title(title)
+            plot.xticks(x, TOKENS)
+            plot.yticks()
+        fig.plots[0].hline(0.0, "#808080", width=0.8)
+        for i, p in enumerate(probs):
+            fig.plots[2].text(i, p, f"{p:.3f}", dy=-3, size=10, key=f"p-{i}")
+        return fig

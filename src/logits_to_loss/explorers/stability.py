@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..normalisation import naive_softmax, softmax
 from .base import PALETTE, Explorer
+from .svg import Figure, Plot
 
 CLASSES = ("refund", "reship", "escalate")
 BASE_LOGITS = np.array([3.0, 1.0, 0.0])
@@ -32,9 +32,6 @@ def _label(value: float) -> str:
 class StabilityExplorer(Explorer):
     """A slider for the constant c added to every logit and a dtype dropdown; naive vs stable softmax."""
 
-    def __init__(self) -> None:
-        super().__init__(figsize=(8.5, 3.6))
-
     def defaults(self) -> Mapping[str, Any]:
         return {"c": 997.0, "dtype": "float64"}  # [3, 1, 0] shifted to [1000, 998, 997]
 
@@ -45,19 +42,6 @@ class StabilityExplorer(Explorer):
             "c": w.FloatSlider(min=-1000, max=1000, step=0.5, description="c", continuous_update=False),
             "dtype": w.Dropdown(options=list(DTYPES), description="dtype"),
         }
-
-    def setup(self, fig: Figure) -> None:
-        self.axes = fig.subplots(1, 2, sharey=True)
-        titles = ("naive: exp(z) / sum exp(z)", "stable: exp(z - max z) / sum")
-        self.bars, self.labels, self.status = [], [], []
-        for ax, title in zip(self.axes, titles):
-            self.bars.append(ax.bar(CLASSES, np.zeros(len(CLASSES)), color=PALETTE[0]))
-            self.labels.append([ax.text(i, 0, "", ha="center", va="bottom", fontsize=10) for i in range(len(CLASSES))])
-            self.status.append(ax.text(0.5, 0.93, "", transform=ax.transAxes, ha="center", va="top", fontsize=10))
-            ax.set_title(title, fontsize=10)
-            ax.set_ylim(0, 1.15)
-        self.axes[0].set_ylabel("probability")
-        self.header = fig.suptitle("", fontsize=10)
 
     def compute(self, **values: Any) -> dict[str, Any]:
         dtype = values["dtype"]
@@ -89,34 +73,47 @@ class StabilityExplorer(Explorer):
             "stable_ok": bool(np.isfinite(stable).all()),
         }
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        for panel, key in enumerate(("naive", "stable")):
-            probs = state[key]
-            for bar, label, p in zip(self.bars[panel], self.labels[panel], probs):
-                finite = bool(np.isfinite(p))
-                bar.set_height(float(p) if finite else 0.0)
-                label.set_text(_label(float(p)))
-                label.set_y(float(p) if finite else 0.02)
-                label.set_color("black" if finite else _BAD)
-                label.set_fontweight("normal" if finite else "bold")
-            total = float(np.sum(probs.astype(np.float64)))
-            if state[f"{key}_ok"]:
-                message, colour = f"sums to {total:.3f}", _OK
-            elif key == "naive" and np.isinf(state["exps"]).any():
-                message, colour = "broken: e^z overflowed to inf", _BAD
-            elif key == "naive" and state["total"] == 0:
-                message, colour = "broken: every e^z underflowed, 0 / 0", _BAD
-            elif key == "naive" and np.isinf(state["total"]):
-                message, colour = f"wrong: the sum overflowed, sums to {total:.3f}", _BAD
-            elif np.isfinite(probs).all():
-                message, colour = f"inexact: off by up to {state['naive_error']:.4f}", _BAD
-            else:
-                message, colour = "broken: not finite", _BAD
-            self.status[panel].set_text(message)
-            self.status[panel].set_color(colour)
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        fig = Figure(765, 324)
+        x, limits = np.arange(len(CLASSES)), ((-0.6, len(CLASSES) - 0.4), (0.0, 1.15))
+        titles = ("naive: exp(z) / sum exp(z)", "stable: exp(z - max z) / sum")
+        for plot, key, title in zip(fig.row([limits, limits], top=70), ("naive", "stable"), titles):
+            self._panel(plot, key, state)
+            plot.title(title, size=10)
+            plot.xticks(x, CLASSES)
+            plot.yticks()
+        fig.plots[0].ylabel("probability")
         logits = ", ".join(_label(float(z)).replace(".000", "") for z in state["logits"])
         exps = ", ".join(f"{float(e):.3g}" for e in state["exps"])
-        self.header.set_text(
-            f"logits [{logits}] in {state['dtype']}   (exp overflows above {state['overflow_above']:.2f})\n"
-            f"naive e^z = [{exps}], their sum {float(state['total']):.3g}"
-        )
+        fig.text(fig.width / 2, 16, f"logits [{logits}] in {state['dtype']}   (exp overflows above "
+                 f"{state['overflow_above']:.2f})\nnaive e^z = [{exps}], their sum {float(state['total']):.3g}",
+                 size=10, key="header")
+        return fig
+
+    def _panel(self, plot: Plot, key: str, state: Mapping[str, Any]) -> None:
+        """Bars of one softmax; a value that is not finite gets no bar and a bold red label."""
+        probs = state[key].astype(np.float64)
+        finite = np.isfinite(probs)
+        plot.bars(range(len(CLASSES)), np.where(finite, probs, 0.0), PALETTE[0], key=f"{key}-bar")
+        for i, (p, ok) in enumerate(zip(probs, finite)):
+            plot.text(i, p if ok else 0.02, _label(p), dy=-3, size=10, color="black" if ok else _BAD, bold=not ok,
+                      key=f"{key}-label-{i}")
+        message, colour = self._verdict(key, state)
+        plot.text(0.5, 0.93, message, axes=True, dy=10, size=10, color=colour, key=f"{key}-status")
+
+    @staticmethod
+    def _verdict(key: str, state: Mapping[str, Any]) -> tuple[str, str]:
+        """What one panel's result is worth: sums to 1, broken (and why), wrong or inexact; and its colour."""
+        probs = state[key]
+        total = float(np.sum(probs.astype(np.float64)))
+        if state[f"{key}_ok"]:
+            return f"sums to {total:.3f}", _OK
+        if key == "naive" and np.isinf(state["exps"]).any():
+            return "broken: e^z overflowed to inf", _BAD
+        if key == "naive" and state["total"] == 0:
+            return "broken: every e^z underflowed, 0 / 0", _BAD
+        if key == "naive" and np.isinf(state["total"]):
+            return f"wrong: the sum overflowed, sums to {total:.3f}", _BAD
+        if np.isfinite(probs).all():
+            return f"inexact: off by up to {state['naive_error']:.4f}", _BAD
+        return "broken: not finite", _BAD

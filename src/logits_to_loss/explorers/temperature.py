@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..normalisation import softmax
 from ..sampling import min_p_filter, top_k_filter, top_p_filter
 from .base import Explorer
+from .svg import Figure
 
 TOKENS = ("mat", "dog", "sofa", "floor", "bed", "roof", "car", "moon")  # "The cat sat on the ..."
 LOGITS = np.array([2.0, 1.0, 0.8, 0.5, 0.3, -0.5, -1.0, -2.0])  # mat, dog, floor, car as in chapter 1
@@ -29,7 +29,7 @@ class TemperatureExplorer(Explorer):
     def __init__(self, seed: int = 0) -> None:
         self.rng = np.random.default_rng(seed)
         self.frequencies: np.ndarray | None = None  # of the last draws, cleared when a control moves
-        super().__init__(figsize=(8.5, 3.4))
+        super().__init__()
 
     def defaults(self) -> Mapping[str, Any]:
         return {"temperature": 1.0, "top_k": len(TOKENS), "top_p": 1.0, "min_p": 0.0}
@@ -43,22 +43,6 @@ class TemperatureExplorer(Explorer):
             "top_p": w.FloatSlider(min=0.05, max=1.0, step=0.05, description="top-p"),
             "min_p": w.FloatSlider(min=0.0, max=0.5, step=0.01, description="min-p"),
         }
-
-    def setup(self, fig: Figure) -> None:
-        self.ax_tempered, self.ax_final = fig.subplots(1, 2, sharey=True)
-        x = np.arange(len(TOKENS))
-        self.tempered_bars = self.ax_tempered.bar(x, np.zeros(len(TOKENS)), color=BLUE)
-        self.final_bars = self.ax_final.bar(x, np.zeros(len(TOKENS)), color=BLUE)
-        (self.marks,) = self.ax_final.plot(x, np.full(len(TOKENS), np.nan), "D", color=VERMILLION, ms=6,
-                                           label=f"frequency in {DRAWS:,} draws")
-        for ax in (self.ax_tempered, self.ax_final):
-            ax.set_xticks(x, TOKENS, rotation=45, fontsize=8)
-            ax.set_ylim(0, 1.05)
-        self.threshold = self.ax_tempered.axhline(0.0, color=VERMILLION, ls="--", lw=1, label="min-p threshold")
-        self.ax_tempered.legend(loc="upper right", fontsize=8)
-        self.ax_final.legend(loc="upper right", fontsize=8)
-        self.ax_final.set_title("renormalised over the kept tokens", fontsize=10)
-        self.note = self.ax_tempered.set_title("", fontsize=10)
 
     def compute(self, **values: Any) -> dict[str, Any]:
         temperature, top_k = float(values["temperature"]), int(values["top_k"])
@@ -82,20 +66,29 @@ class TemperatureExplorer(Explorer):
             "temperature": temperature,
         }
 
-    def draw(self, state: Mapping[str, Any]) -> None:
-        for bar, p, keep in zip(self.tempered_bars, state["tempered"], state["kept"]):
-            bar.set_height(p)
-            bar.set_color(BLUE if keep else GREY)
-        for bar, p in zip(self.final_bars, state["probs"]):
-            bar.set_height(p)
-        self.threshold.set_ydata([state["min_p_threshold"]] * 2)
-        self.threshold.set_visible(state["min_p_threshold"] > 0)
-        frequencies = state["frequencies"]
-        self.marks.set_ydata(np.full(len(TOKENS), np.nan) if frequencies is None else frequencies)
-        alone = ", ".join(f"{name.replace('_', '-')} {int(state[name + '_alone'].sum())}" for name in ("top_k", "top_p", "min_p"))
-        self.note.set_text(f"softmax(z / T), T = {state['temperature']:.2f}; alone: {alone}\n"
-                           f"together {int(state['kept'].sum())} of {len(TOKENS)} kept, "
-                           f"{state['kept_mass']:.0%} of the mass")
+    def render(self, state: Mapping[str, Any]) -> Figure:
+        x, limits = np.arange(len(TOKENS)), ((-0.6, len(TOKENS) - 0.4), (0.0, 1.05))
+        fig = Figure(765, 306)
+        tempered, final = fig.row([limits, limits], top=44, bottom=50, gap=50)
+        tempered.bars(x, state["tempered"], [BLUE if keep else GREY for keep in state["kept"]], key="tempered")
+        if state["min_p_threshold"] > 0:
+            tempered.hline(state["min_p_threshold"], VERMILLION, dash="5 3", key="threshold")
+        tempered.legend([("dash", VERMILLION, "min-p threshold")])
+        alone = ", ".join(f"{name.replace('_', '-')} {int(state[name + '_alone'].sum())}"
+                          for name in ("top_k", "top_p", "min_p"))
+        tempered.title(f"softmax(z / T), T = {state['temperature']:.2f}; alone: {alone}\n"
+                       f"together {int(state['kept'].sum())} of {len(TOKENS)} kept, "
+                       f"{state['kept_mass']:.0%} of the mass", size=10, key="note")
+
+        final.bars(x, state["probs"], BLUE, key="final")
+        if state["frequencies"] is not None:
+            final.markers(x, state["frequencies"], VERMILLION, shape="diamond", size=10, key="frequency")
+        final.legend([("marker", VERMILLION, f"frequency in {DRAWS:,} draws")])
+        final.title("renormalised over the kept tokens", size=10)
+        for plot in (tempered, final):
+            plot.xticks(x, TOKENS, size=9, rotate=-45)
+            plot.yticks()
+        return fig
 
     def update(self, **values: Any) -> dict[str, Any]:
         if values:
@@ -117,6 +110,6 @@ class TemperatureExplorer(Explorer):
             button = w.Button(description=f"sample {DRAWS}", button_style="primary", icon="random")
             button.on_click(lambda _: self.sample())
             self.button = button
-            controls, image = box.children
-            box.children = (w.VBox([*controls.children, button]), image)
+            controls, figure = box.children
+            box.children = (w.VBox([*controls.children, button]), figure)
         return self._widget
