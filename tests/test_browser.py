@@ -87,9 +87,24 @@ def _controls_visible(page) -> None:
             assert overlap_x <= 0 or overlap_y <= 0, "a control sits under the figure"
 
 
+def _self_checks_pass(browser, base: str, token: str, chapter) -> None:
+    """Run All on the solution notebook prints the ✓ line of every part and every quiz question, and no traceback."""
+    page = open_notebook(browser, f"{base}/lab/tree/solutions/{chapter.id}/{chapter.notebook}?token={token}")
+    try:
+        run_all(page)
+        text = _outputs(page)
+        expected = [f"✓ {e.name}: part '{p}' passed" for e in chapter.exercises for p in e.parts]
+        expected += [f"✓ {qid}: correct" for qid in (chapter.quiz.questions if chapter.quiz else ())]
+        missing = [line for line in expected if line not in text]
+        assert not missing and "Traceback" not in text, (missing, text[-2000:])
+    finally:
+        page.close()
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS.values(), ids=ids)
 def test_chapter_in_jupyterlab(lab, chapter):
-    """Student Run All reaches the end cleanly, explorer and quiz respond, and at 1280x800 every control fits."""
+    """Student Run All reaches the end cleanly, quiz and explorer respond, every self-check of the solution
+    notebook prints its ✓ line, and at 1280x800 every control fits."""
     browser, base, token, root = lab
     shots = Path(os.environ.get("L2L_SCREENSHOTS", root / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
@@ -106,19 +121,19 @@ def test_chapter_in_jupyterlab(lab, chapter):
         question.locator("input[type=radio]").first.check()
         note = question.locator(".widget-html").last.element_handle()
         page.wait_for_function("note => /Right|Not quite/.test(note.textContent)", arg=note)
-        if chapter.explorer is None:
-            return
-        _move_slider(page)
-        page.locator(FIGURE).first.scroll_into_view_if_needed()
-        page.screenshot(path=str(shots / f"{chapter.id}.png"))
-        page.set_viewport_size({"width": 1280, "height": 800})
-        if not page.locator(".jp-FileBrowser").is_visible():
-            page.keyboard.press("Control+Shift+F")  # show the file browser beside the notebook
-        assert page.locator(".jp-FileBrowser").is_visible()
-        page.wait_for_timeout(500)  # let the flex layout settle at the new width
-        _controls_visible(page)
+        if chapter.explorer is not None:
+            _move_slider(page)
+            page.locator(FIGURE).first.scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"{chapter.id}.png"))
+            page.set_viewport_size({"width": 1280, "height": 800})
+            if not page.locator(".jp-FileBrowser").is_visible():
+                page.keyboard.press("Control+Shift+F")  # show the file browser beside the notebook
+            assert page.locator(".jp-FileBrowser").is_visible()
+            page.wait_for_timeout(500)  # let the flex layout settle at the new width
+            _controls_visible(page)
     finally:
         page.close()
+    _self_checks_pass(browser, base, token, chapter)
 
 
 def test_playground_renders_in_voila(lab, tmp_path):
