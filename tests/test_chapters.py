@@ -117,7 +117,11 @@ def _passes(exercise, fn, case, answer=None) -> bool:
 
 
 def _narrow(case) -> bool:
-    """Whether a case has float arrays narrower than float64 (elsewhere the float64 variant is the solution itself)."""
+    """Whether a case has float arrays narrower than float64.
+
+    Elsewhere the float64 variant is the solution itself, and the library's formula is the very
+    computation that gives the expected answer: both would pass by construction.
+    """
     return any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype != np.float64 for a in case.args)
 
 
@@ -134,7 +138,7 @@ def test_correct_answers_pass_on_every_draw(chapter, exercise):
                 seen.add(_key(part, case))
                 answer = exercise.expected(case), exercise.tolerance(case)
                 failures += [f"variant {number}, seed {seed}, {case.label}" for number, fn in enumerate(variants)
-                             if (number != 1 or _narrow(case)) and not _passes(exercise, fn, case, answer)]
+                             if (number == 0 or _narrow(case)) and not _passes(exercise, fn, case, answer)]
     assert not failures, f"{len(failures)} failures, e.g. {failures[:3]}"
 
 
