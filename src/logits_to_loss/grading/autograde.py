@@ -7,6 +7,9 @@ time. The student's kernel runs in the :mod:`.sandbox`. When the process ends (o
 the wall-clock limit), the parent reads the private gradebook, copies the scores and the
 autograded notebook into the real course, and appends the outcome to the :mod:`.ledger`: a grade,
 or an error with a one-line reason. Nothing the student's code does reaches the real course.
+
+The steps of one submission (:func:`prepare`, :func:`start`, :func:`finish`, :func:`grade_one`)
+are shared with :mod:`.cluster`, which runs them on Dask workers of other machines.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import shutil
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing import forkserver
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -55,6 +58,15 @@ class Job:
     folder: Path
     digest: str
     attempt: int = 0
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A finished submission: its result, the scores of its graded cells and its autograded files."""
+
+    result: Result
+    grades: dict[tuple[str, str], tuple[float, bool]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -179,47 +191,72 @@ def _failure(log: str, exitcode: int | None, limits: Limits) -> str:
     return errors[-1][:200] if errors else f"nbgrader exited with status {exitcode}"
 
 
-def _grades(db: Path, chapter_id: str, student: str) -> dict[tuple[str, str], tuple[float, bool]]:
-    with Gradebook(f"sqlite:///{db}") as gb:
-        submission = gb.find_submission(chapter_id, student)
-        return {(nb.name, g.name): (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks
-                for g in nb.grades}
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """Every regular file under ``folder`` by its relative POSIX path (links are left out)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.is_symlink()}
 
 
-def outcome(run: Run, job: Job, private: Path, exitcode: int | None, timed_out: bool) -> Result | None:
-    """The result of a finished process; None when it was killed from outside and should run again."""
-    def error(reason: str) -> Result:
-        return Result(job.student, job.digest, "error", 0.0, 0.0, reason)
+def write_tree(folder: Path, files: dict[str, bytes]) -> None:
+    """The files of :func:`read_tree` written under ``folder``."""
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+
+def _graded(run: Run, job: Job, private: Path) -> Graded:
+    """The scores of a notebook nbgrader graded in ``private``, read from its private gradebook."""
+    autograded = private / "autograded" / job.student / run.chapter.id
+    with Gradebook(f"sqlite:///{private / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(run.chapter.id, job.student)
+        grades = {(nb.name, g.name): (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks
+                  for g in nb.grades}
+        result = Result(job.student, job.digest, "graded", submission.score, submission.max_score,
+                        _notes(autograded / run.chapter.notebook, run.limits))
+    return Graded(result, grades, read_tree(autograded))
+
+
+def outcome(run: Run, job: Job, private: Path, exitcode: int | None, timed_out: bool) -> Graded | None:
+    """The outcome of a finished process; None when it was killed from outside and should run again."""
+    def error(reason: str) -> Graded:
+        return Graded(Result(job.student, job.digest, "error", 0.0, 0.0, reason))
 
     if timed_out:
         return error(f"submission timed out after {run.limits.wall} s")
     autograded = private / "autograded" / job.student / run.chapter.id / run.chapter.notebook
     if autograded.is_file() and exitcode == 0:  # the notebook is written before it runs: check the exit
-        with Gradebook(f"sqlite:///{private / 'gradebook.db'}") as gb:
-            submission = gb.find_submission(run.chapter.id, job.student)
-            score, top = submission.score, submission.max_score
-        return Result(job.student, job.digest, "graded", score, top, _notes(autograded, run.limits))
+        return _graded(run, job, private)
     if exitcode == -signal.SIGKILL and job.attempt == 0:
         return None
     log = (private / "nbgrader.log").read_text(errors="replace") if (private / "nbgrader.log").exists() else ""
     return error(_failure(log, exitcode, run.limits))
 
 
-def record(run: Run, job: Job, result: Result, private: Path | None) -> None:
-    """Write ``result`` into the real gradebook and autograded folder, then the ledger (the single writer)."""
-    grades = _grades(private / "gradebook.db", run.chapter.id, job.student) if result.status == "graded" else {}
-    with Gradebook(run_db(run.course)) as gb:
-        gb.update_or_create_student(job.student)
-        submission = gb.update_or_create_submission(run.chapter.id, job.student)
+def write_grades(db_url: str, chapter_id: str, student: str, grades: dict[tuple[str, str], tuple[float, bool]]) -> None:
+    """Set the scores of ``student``'s submission in the gradebook at ``db_url`` (0 for cells not in ``grades``)."""
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(chapter_id, student)
         for nb in submission.notebooks:
             for g in nb.grades:
                 g.auto_score, g.needs_manual_grade = grades.get((nb.name, g.name), (0.0, False))
         gb.db.commit()
-    target = run.course / "autograded" / job.student / run.chapter.id
+
+
+def keep(run: Run, graded: Graded) -> None:
+    """The autograded files into the real course, then the result into the ledger (after the gradebook)."""
+    target = run.course / "autograded" / graded.result.student / run.chapter.id
     shutil.rmtree(target, ignore_errors=True)
-    if result.status == "graded":
-        shutil.copytree(private / "autograded" / job.student / run.chapter.id, target)
-    ledger.append(run.course, run.chapter.id, result)
+    if graded.result.status == "graded":
+        target.mkdir(parents=True)
+        write_tree(target, graded.files)
+    ledger.append(run.course, run.chapter.id, graded.result)
+
+
+def record(run: Run, graded: Graded) -> None:
+    """Write ``graded`` into the real gradebook and autograded folder, then the ledger (the single writer)."""
+    write_grades(run_db(run.course), run.chapter.id, graded.result.student, graded.grades)
+    keep(run, graded)
 
 
 def run_db(course: Path) -> str:
@@ -241,7 +278,16 @@ class Slot:
     deadline: float = 0.0
 
 
-def _start(ctx, run: Run, slot: Slot, job: Job, template: Path) -> None:
+def forkserver_context():
+    """The forkserver context that starts nbgrader's processes (nbgrader imported once, in the server)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "logits_to_loss.grading.autograde"])
+    forkserver.ensure_running()
+    return ctx
+
+
+def start(ctx, run: Run, slot: Slot, job: Job, template: Path) -> None:
+    """Prepare ``job``'s private course and start ``nbgrader autograde`` in it, in ``slot``."""
     slot.private, slot.job = prepare(run, job, template, slot.index), job
     argv = ["autograde", run.chapter.id, "--create", "--student", job.student]
     slot.process = ctx.Process(target=nbgrader, args=(str(slot.private), argv, run.limits.grader_memory), daemon=False)
@@ -261,60 +307,94 @@ def _stop(run: Run, slot: Slot) -> None:
         sandbox.sweep(run.users[slot.index][0])
 
 
+def finish(run: Run, slot: Slot) -> tuple[Job, Graded | None]:
+    """Stop the slot's process (ended, or past its deadline), read its outcome and free the slot."""
+    job, timed_out, exitcode = slot.job, slot.process.is_alive(), slot.process.exitcode
+    _stop(run, slot)
+    graded = outcome(run, job, slot.private, exitcode, timed_out)
+    shutil.rmtree(slot.private, ignore_errors=True)
+    slot.job = slot.process = slot.private = None
+    return job, graded
+
+
+def grade_one(ctx, run: Run, job: Job, template: Path) -> Graded:
+    """Grade ``job`` in slot 0 and wait for it; a grader killed from outside is tried once more."""
+    slot = Slot(0)
+    while True:
+        start(ctx, run, slot, job, template)
+        slot.process.join(run.limits.wall)
+        job, graded = finish(run, slot)
+        if graded is not None:
+            return graded
+        job = replace(job, attempt=job.attempt + 1)
+
+
+def begin(run: Run, force: bool) -> tuple[list[Job], list[Result]]:
+    """The run's pending jobs; submissions that cannot be graded at all are recorded as errors at once."""
+    with Gradebook(run_db(run.course)) as gb:
+        if run.chapter.id not in {a.name for a in gb.assignments}:
+            raise ValueError(f"chapter {run.chapter.id} is not released: run `logits-to-loss release {run.chapter.id}`")
+    jobs, results = [], []
+    for job in pending(run.course, run.chapter, force):
+        reason = precheck(job, run.chapter.notebook)
+        if reason is None:
+            jobs.append(job)
+            continue
+        graded = Graded(Result(job.student, job.digest, "error", 0.0, 0.0, reason))
+        record(run, graded)
+        results.append(graded.result)
+    return jobs, results
+
+
+def progress(total: int, done: int) -> tqdm:
+    """The progress bar (with its ETA) of a run of ``total`` submissions, ``done`` of them already recorded."""
+    return tqdm(total=total, initial=done, unit="submission", dynamic_ncols=True)
+
+
+def tick(bar: tqdm, result: Result) -> None:
+    """One more submission done: the bar shows its student and status."""
+    bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
+    bar.update()
+
+
 def autograde(run: Run, workers: int, force: bool = False) -> list[Result]:
     """Grade every pending submission of ``run.chapter`` in ``workers`` processes; returns the new results."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    with Gradebook(run_db(run.course)) as gb:
-        if run.chapter.id not in {a.name for a in gb.assignments}:
-            raise ValueError(f"chapter {run.chapter.id} is not released: run `logits-to-loss release {run.chapter.id}`")
-    jobs = pending(run.course, run.chapter, force)
-    results: list[Result] = []
-    for job in [j for j in jobs if precheck(j, run.chapter.notebook)]:
-        jobs.remove(job)
-        results.append(Result(job.student, job.digest, "error", 0.0, 0.0, precheck(job, run.chapter.notebook)))
-        record(run, job, results[-1], None)
+    jobs, results = begin(run, force)
     if not jobs:
         return results
     for uid, _ in run.users or []:
         sandbox.sweep(uid)  # leftovers of a killed run
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "logits_to_loss.grading.autograde"])
-    forkserver.ensure_running()  # it imports nbgrader while the template and the cache are made
+    ctx = forkserver_context()  # it imports nbgrader while the template and the cache are made
     template = make_template(ctx, run)
     sandbox.warm_cache(run.work / "cache")
     slots = [Slot(i) for i in range(workers)]
-    with tqdm(total=len(jobs) + len(results), initial=len(results), unit="submission", dynamic_ncols=True) as bar:
+    with progress(len(jobs) + len(results), len(results)) as bar:
         while jobs or any(s.job for s in slots):
             for slot in slots:
                 if not slot.job and jobs:
-                    _start(ctx, run, slot, jobs.pop(0), template)
+                    start(ctx, run, slot, jobs.pop(0), template)
             busy = [s for s in slots if s.job]
             wait([s.process.sentinel for s in busy], timeout=1.0)
             for slot in busy:
-                timed_out = slot.process.is_alive() and time.monotonic() > slot.deadline
-                if slot.process.is_alive() and not timed_out:
+                if slot.process.is_alive() and time.monotonic() <= slot.deadline:
                     continue
-                exitcode = slot.process.exitcode
-                _stop(run, slot)
-                result = outcome(run, slot.job, slot.private, exitcode, timed_out)
-                if result is None:
-                    jobs.append(replace(slot.job, attempt=slot.job.attempt + 1))
+                job, graded = finish(run, slot)
+                if graded is None:
+                    jobs.append(replace(job, attempt=job.attempt + 1))
                 else:
-                    record(run, slot.job, result, slot.private)
-                    results.append(result)
-                    bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
-                    bar.update()
-                shutil.rmtree(slot.private, ignore_errors=True)
-                slot.job = slot.process = slot.private = None
+                    record(run, graded)
+                    results.append(graded.result)
+                    tick(bar, graded.result)
     return results
 
 
 def new_run(course: Path, chapter: Chapter, limits: Limits, workers: int) -> Run:
-    """The settings of a run: grading users for ``workers`` slots (when root) and a private work folder."""
+    """The settings of a run: grading users for ``workers`` local slots (when root) and a private work folder."""
     config = course_config(course)
     source = (course / config.CourseDirectory.source_directory).resolve()
-    users = sandbox.grading_users(workers) if sandbox.can_switch_user() else None
+    users = sandbox.grading_users(workers) if workers and sandbox.can_switch_user() else None
     work = Path(tempfile.mkdtemp(prefix="l2l-grading-"))
     work.chmod(0o711)
     return Run(course.resolve(), source, chapter, limits, work, users)

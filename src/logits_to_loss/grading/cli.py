@@ -2,8 +2,8 @@
 
 Run it in the nbgrader course folder (``grader/``) or name it with ``--course``. Release and
 feedback go through nbgrader's Python API; feedback leaves out the hidden tests. Autograde grades in
-parallel and in a sandbox (:mod:`.autograde`); its exit status is 1 when any submission ended in an
-error, after every submission was graded.
+parallel and in a sandbox (:mod:`.autograde`), or on the workers of a Dask cluster (:mod:`.cluster`);
+its exit status is 1 when any submission ended in an error, after every submission was graded.
 """
 
 from __future__ import annotations
@@ -76,9 +76,14 @@ def autograde(args) -> int:
     limits = Limits(cell_timeout=args.cell_timeout, wall=args.timeout, memory=int(args.memory * GiB),
                     cpu=args.cpu, processes=args.processes, file_size=int(args.file_size * MiB),
                     grader_memory=int(max(4, 2 * args.memory) * GiB))
-    run = grading.new_run(args.course, args.chapter, limits, args.workers)
+    run = grading.new_run(args.course, args.chapter, limits, 0 if args.scheduler else args.workers)
     try:
-        results = grading.autograde(run, args.workers, force=args.force)
+        if args.scheduler:
+            from .cluster import autograde_on  # imports Dask only when asked for it
+
+            results = autograde_on(run, args.scheduler, force=args.force)
+        else:
+            results = grading.autograde(run, args.workers, force=args.force)
     finally:
         shutil.rmtree(run.work, ignore_errors=True)
     errors = [r for r in results if r.status == "error"]
@@ -128,7 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("source", type=_absolute)
     p = command("autograde", autograde, "grade every pending submission in parallel, sandboxed")
     p.add_argument("chapter", type=_chapter)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="grading processes on this machine")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="grade on the workers of this Dask scheduler instead (needs a PostgreSQL gradebook)")
     p.add_argument("--force", action="store_true", help="grade again what the ledger says is done")
     p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell")
     p.add_argument("--timeout", type=int, default=900, help="seconds per submission")
@@ -151,7 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(args.course)  # the course's nbgrader_config.py may name paths relative to it
     bin_dir = str(Path(sys.executable).parent)  # nbgrader runs alembic from the environment's bin
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except ValueError as exc:  # a setting to fix (named in the message), not a crash
+        print(f"logits-to-loss {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -25,6 +25,11 @@ def course_config(course: Path) -> Config:
         raise FileNotFoundError(f"course: no nbgrader_config.py in {course}")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.CourseDirectory.root = str(course)
+    db_url = config.CourseDirectory.get("db_url", "")
+    if db_url and not db_url.startswith("sqlite") and not config.CourseDirectory.get("course_id"):
+        raise ValueError(f"course: the gradebook {db_url} needs a course id (nbgrader records assignments under "
+                         "it, and unlike SQLite this database checks it): add "
+                         "c.CourseDirectory.course_id = 'logits-to-loss' to nbgrader_config.py")
     return config
 
 
