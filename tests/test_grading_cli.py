@@ -1,8 +1,9 @@
 """The `logits-to-loss` instructor command grades a generated class of chapter 01 end to end.
 
 Correct, blank, a catalogued mistake, a cheat and hostile submissions (endless loop, memory bomb,
-bounded fork bomb, syntax error, corrupt JSON, renamed notebook, os._exit, killing the parent,
-deleting another's files, writing the gradebook and the installed package) are collected from a
+bounded fork bomb, syntax error, corrupt JSON, renamed notebook, a deleted and a duplicated graded
+cell, os._exit, killing the parent, deleting another's files, writing the gradebook and the
+installed package) are collected from a
 zip and graded with 2 workers: each gets its expected score or an error row with its reason, and
 no other result changes. A run killed midway (a worker, then the parent) and restarted gives the
 same CSV as an uninterrupted run. The feedback HTML shows no hidden test.
@@ -10,6 +11,7 @@ same CSV as an uninterrupted run. The feedback HTML shows no hidden test.
 
 from __future__ import annotations
 
+import copy
 import csv
 import fcntl
 import hashlib
@@ -30,7 +32,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from course_helpers import BIN, CHAPTERS, ROOT, fill_solutions, solution_code, submission_code
+from course_helpers import BIN, CHAPTERS, ROOT, fill_solutions, nbgrader_meta, solution_code, submission_code
 
 pytestmark = pytest.mark.slow
 CHAPTER = CHAPTERS["01-softmax"]
@@ -53,6 +55,14 @@ def _class(course: Path) -> dict[str, tuple[dict | str, float | str]]:
     def after(hostile: str) -> dict:
         return {**right, "softmax": f"{textwrap.dedent(hostile)}\n{right['softmax']}"}
 
+    release = nbformat.read(course / "release" / CHAPTER.id / CHAPTER.notebook, as_version=4)
+    nb = fill_solutions(release, right)
+    test = next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))
+    deleted, duplicated = copy.deepcopy(nb), copy.deepcopy(nb)
+    del deleted.cells[test]
+    duplicated.cells.insert(test, copy.deepcopy(nb.cells[test]))
+    duplicated.cells[test].id = "a-copy"
+
     return {
         "good": (right, MAX),
         "blank": ({}, 0.0),
@@ -73,6 +83,8 @@ def _class(course: Path) -> dict[str, tuple[dict | str, float | str]]:
             """), MAX),
         "syntax": ({**right, "softmax": "def softmax(logits, axis=-1):\n    return ("}, MAX - EXERCISE_POINTS),
         "corrupt": ('{"cells": [', "the notebook is not valid JSON"),
+        "deleted": (nbformat.writes(deleted), MAX - nbgrader_meta(nb.cells[test])["points"]),
+        "duplicated": (nbformat.writes(duplicated), f"graded cell {nbgrader_meta(nb.cells[test])['grade_id']} appears 2 times"),
         "renamed": (right, f"no notebook named {CHAPTER.notebook}"),
         "exit": ({**right, "softmax": "import os\nos._exit(0)"}, "the kernel died"),
         "killer": (after("""
@@ -177,19 +189,24 @@ def graded(tmp_path_factory):
     yield course, _class(course), result["rows"], result
 
 
-def test_every_student_gets_the_expected_score_or_error(graded):
-    """Each submission ends with its expected score, or an error row whose reason is one clear line."""
-    course, students, rows, run = graded
-    assert set(rows) == set(students), "students missing from the CSV"
-    problems = []
+def problems(rows: dict[str, dict], students: dict) -> list[str]:
+    """How the CSV ``rows`` differ from each student's expected score or error reason (none: as expected)."""
+    found = [] if set(rows) == set(students) else [f"the CSV has {sorted(rows)}, not {sorted(students)}"]
     for student, (_, expected) in students.items():
-        row = rows[student]
+        row = rows.get(student, {"status": "missing", "score": "nan", "max_score": "nan", "reason": ""})
         if isinstance(expected, float):
             if (row["status"], float(row["score"]), float(row["max_score"])) != ("graded", expected, MAX):
-                problems.append(f"{student}: expected {expected}/{MAX}, got {row}")
+                found.append(f"{student}: expected {expected}/{MAX}, got {row}")
         elif expected not in row["reason"] or "\n" in row["reason"]:
-            problems.append(f"{student}: expected the reason {expected!r}, got {row}")
-    assert not problems, "\n".join(problems) + "\n" + run["output"][-4000:]
+            found.append(f"{student}: expected the reason {expected!r}, got {row}")
+    return found
+
+
+def test_every_student_gets_the_expected_score_or_error(graded):
+    """Each submission ends with its expected score, or an error row whose reason is one clear line."""
+    _, students, rows, run = graded
+    assert not problems(rows, students), "\n".join(problems(rows, students)) + "\n" + run["output"][-4000:]
+    assert "deleted: they score 0" in rows["deleted"]["reason"], rows["deleted"]
 
 
 def test_exit_status_reports_errors_after_grading_everyone(graded):
@@ -230,12 +247,11 @@ def _descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
 
-def test_a_run_killed_midway_finishes_on_restart(graded):
+def test_a_run_killed_midway_finishes_on_restart(request):
     """SIGKILL to a worker, then to the parent; the restarted run's CSV equals the uninterrupted one."""
-    reference = {s: graded[2][s] for s in KILL_CLASS}
     course = _course()
     try:
-        cli(course, "collect", CHAPTER.id, str(_zip(course, {s: graded[1][s] for s in KILL_CLASS})))
+        cli(course, "collect", CHAPTER.id, str(_zip(course, {s: _class(course)[s] for s in KILL_CLASS})))
         parent = subprocess.Popen([str(BIN / "logits-to-loss"), "--course", str(course), *GRADE],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         workers: list[psutil.Process] = []
@@ -250,6 +266,7 @@ def test_a_run_killed_midway_finishes_on_restart(graded):
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         cli(course, *GRADE, check=False)
-        assert _csv(course) == reference
+        graded = request.getfixturevalue("graded")  # asked for last: another worker may be grading it meanwhile
+        assert _csv(course) == {s: graded[2][s] for s in KILL_CLASS}
     finally:
         shutil.rmtree(course.parent)

@@ -22,6 +22,7 @@ import shutil
 import signal
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from multiprocessing import forkserver
 from multiprocessing.connection import wait
@@ -101,9 +102,16 @@ def precheck(job: Job, notebook: str) -> str | None:
     if path.is_symlink() or path.stat().st_size > MAX_NOTEBOOK:
         return f"the notebook is a link or larger than {sandbox.size_text(MAX_NOTEBOOK)}"
     try:
-        json.loads(path.read_bytes())
+        cells = json.loads(path.read_bytes())["cells"]
+        ids = Counter(c["metadata"]["nbgrader"]["grade_id"] for c in cells
+                      if c.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
     except ValueError:
         return "the notebook is not valid JSON"
+    except (KeyError, TypeError, AttributeError):
+        return "the file is JSON but not a notebook (no list of cells with metadata)"
+    copied = sorted(cell for cell, n in ids.items() if n > 1)
+    if copied:
+        return f"graded cell {copied[0]} appears {ids[copied[0]]} times: submit the notebook with one copy of each graded cell"
     return None
 
 
@@ -167,11 +175,11 @@ def nbgrader(private: str, argv: list[str], grader_memory: int) -> None:
 # -- reading and recording a result ------------------------------------------------------------------
 
 
-def _notes(notebook: Path, limits: Limits) -> str:
-    """One line for what went wrong inside a graded notebook: a timed-out cell or the memory limit."""
+def _notes(notebook: Path, limits: Limits, deleted: list[str]) -> str:
+    """One line for what went wrong inside a graded notebook: deleted graded cells, a timed-out cell, the memory limit."""
     names = {o.get("ename") for c in json.loads(notebook.read_text())["cells"] for o in c.get("outputs", [])
              if o.get("output_type") == "error"}
-    notes = []
+    notes = [f"graded cell(s) {', '.join(deleted)} deleted: they score 0"] if deleted else []
     if "CellTimeoutError" in names:
         notes.append(f"cell timed out after {limits.cell_timeout} s")
     if "MemoryError" in names:
@@ -211,8 +219,9 @@ def _graded(run: Run, job: Job, private: Path) -> Graded:
         submission = gb.find_submission(run.chapter.id, job.student)
         grades = {(nb.name, g.name): (g.auto_score, g.needs_manual_grade) for nb in submission.notebooks
                   for g in nb.grades}
+        deleted = sorted(name for (_, name), (score, _) in grades.items() if score is None)  # no autograde: deleted
         result = Result(job.student, job.digest, "graded", submission.score, submission.max_score,
-                        _notes(autograded / run.chapter.notebook, run.limits))
+                        _notes(autograded / run.chapter.notebook, run.limits, deleted))
     return Graded(result, grades, read_tree(autograded))
 
 
