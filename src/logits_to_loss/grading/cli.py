@@ -1,9 +1,10 @@
-"""The ``logits-to-loss`` instructor command: release, collect, autograde, feedback, export and status.
+"""The ``logits-to-loss`` instructor command: release, collect, autograde, feedback, export, status, publish.
 
 Run it in the nbgrader course folder (``grader/``) or name it with ``--course``. Release and
 feedback go through nbgrader's Python API; feedback leaves out the hidden tests. Autograde grades in
 parallel and in a sandbox (:mod:`.autograde`), or on the workers of a Dask cluster (:mod:`.cluster`);
 its exit status is 1 when any submission ended in an error, after every submission was graded.
+Publish writes the student-facing course for a class's repository (:mod:`.publish`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from ..chapter import load
 from . import autograde as grading
-from . import report
+from . import publish, report
 from .collect import collect
 from .sandbox import GiB, Limits, MiB
 
@@ -93,6 +94,12 @@ def autograde(args) -> int:
     return 1 if errors else 0
 
 
+def publish_cmd(args) -> int:
+    publish.publish(args.repo or publish.source_repository(), args.dest, args.github)
+    print(f"published the student-facing course to {args.dest} (no solutions/, grader/, tests/ or grading code)")
+    return 0
+
+
 def _tables(args) -> list[list[dict]]:
     db = report.course_config(args.course).CourseDirectory.db_url
     return [report.rows(args.course, chapter.id, db) for chapter in args.chapters]
@@ -144,6 +151,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu", type=int, default=600, help="CPU seconds per kernel")
     p.add_argument("--processes", type=int, default=64, help="processes and threads per grading user")
     p.add_argument("--file-size", type=float, default=64.0, help="MiB per file written")
+    p = command("publish", publish_cmd, "the student-facing course (for a class's repository and Binder)")
+    p.add_argument("dest", type=_absolute, help="a new folder")
+    p.add_argument("--repo", type=_absolute, help="the course repository (default: the one this package is from)")
+    p.add_argument("--github", help="OWNER/REPO of the class's repository, for pyproject and the Binder badges")
     for name, fn, help_text in [("export", export, "grades CSV: score, status and reason per student"),
                                 ("status", status, "counts and errors per chapter")]:
         p = command(name, fn, help_text)

@@ -1,0 +1,69 @@
+"""The student-facing release: the course as Binder and `course.py lab` serve it to a class, minus the grader's side.
+
+``logits-to-loss publish DEST`` copies the course repository into the new folder DEST, which an
+instructor commits to the class's public repository (and points the Binder badges at). It leaves
+out what only the grader needs: ``solutions/`` (the source notebooks, with solutions and hidden
+tests), ``grader/`` (gradebook and submissions), ``tests/``, ``bench/``, ``.ci/`` and the grading
+package (trusted verdicts, sandbox). Before it returns it checks that no published notebook
+holds a solution or a hidden test.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from ..authoring import repository
+
+LEFT_OUT = {"solutions", "grader", "tests", "bench", ".ci", ".git", ".venv", "src/logits_to_loss/grading"}
+SCRATCH = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", "build", "dist"}
+MARKERS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS")
+
+
+def source_repository() -> Path:
+    """The course repository this package was installed from (an editable install of ``src/``)."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / "solutions").is_dir() or not (root / "notebooks").is_dir():
+        raise ValueError(f"--repo: {root} is not a course repository (no solutions/ and notebooks/); "
+                         "give the repository's folder with --repo")
+    return root
+
+
+def _ignore(repo: Path):
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        here = Path(folder).relative_to(repo)
+        return {n for n in names if (here / n).as_posix() in LEFT_OUT or n in SCRATCH or n.endswith(".egg-info")}
+    return ignore
+
+
+def leaks(tree: Path) -> list[Path]:
+    """Notebooks under ``tree`` that hold a solution or a hidden test."""
+    return [p for p in sorted(tree.rglob("*.ipynb")) if any(m in p.read_text(errors="replace") for m in MARKERS)]
+
+
+def _rename(dest: Path, github: str) -> None:
+    """Name the class's repository ``OWNER/REPO`` where the course names its own: pyproject and the Binder badges."""
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", github):
+        raise ValueError(f"--github must be OWNER/REPO, got {github!r}")
+    old = repository(dest)
+    for name in ("pyproject.toml", "README.md"):
+        (dest / name).write_text((dest / name).read_text().replace(f"github.com/{old}", f"github.com/{github}")
+                                 .replace(f"/gh/{old}/", f"/gh/{github}/"))
+
+
+def publish(repo: Path, dest: Path, github: str | None = None) -> None:
+    """Copy ``repo`` into the new folder ``dest`` without the grader's side; refuse if a notebook would leak.
+
+    ``github`` (``OWNER/REPO``) names the class's repository in pyproject.toml and the Binder badges.
+    """
+    if dest.exists():
+        raise ValueError(f"DEST: {dest} exists; publish into a new folder (the published tree is rebuilt whole)")
+    shutil.copytree(repo, dest, ignore=_ignore(repo))
+    found = leaks(dest)
+    if found:
+        shutil.rmtree(dest)
+        raise ValueError(f"not published: {', '.join(str(p.relative_to(dest)) for p in found)} hold solutions or "
+                         "hidden tests; run `python3 course.py regenerate` so notebooks/ is the student version")
+    if github:
+        _rename(dest, github)
