@@ -56,6 +56,13 @@ def _outputs(page) -> str:
     return page.locator(".jp-OutputArea").all_inner_texts().__str__()
 
 
+SETTLED = """box => {  // true once the figure is the same on two polls in a row
+    const svg = box.querySelector('svg.l2l-figure').outerHTML, same = svg === box.l2lLast;
+    box.l2lLast = svg;
+    return same;
+}"""
+
+
 def _move_slider(page) -> None:
     """Focus the first slider of the first explorer and press → until its readout and the figure change."""
     box = page.locator(EXPLORER).first
@@ -69,6 +76,7 @@ def _move_slider(page) -> None:
         page.keyboard.press("ArrowRight")
     page.wait_for_function("([box, svg]) => box.querySelector('svg.l2l-figure').outerHTML !== svg",
                            arg=[box.element_handle(), before])
+    page.wait_for_function(SETTLED, arg=box.element_handle(), polling=300)  # the ten moves are all drawn
     assert readout.inner_text() != value
 
 

@@ -243,8 +243,16 @@ def test_feedback_hides_the_hidden_tests(graded):
     assert "ch.softmax.check(softmax" in text and "hidden=True" not in text and "HIDDEN TESTS" not in text
 
 
-def _descendants(pid: int) -> list[psutil.Process]:
-    return psutil.Process(pid).children(recursive=True)
+def _kernels(pid: int) -> list[psutil.Process]:
+    """The student kernels running under process ``pid`` (a process that ends while we look is skipped)."""
+    found = []
+    for process in psutil.Process(pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:  # gone, or a zombie, since children() listed it
+            continue
+    return found
 
 
 def test_a_run_killed_midway_finishes_on_restart(request):
@@ -254,14 +262,12 @@ def test_a_run_killed_midway_finishes_on_restart(request):
         cli(course, "collect", CHAPTER.id, str(_zip(course, {s: _class(course)[s] for s in KILL_CLASS})))
         parent = subprocess.Popen([str(BIN / "logits-to-loss"), "--course", str(course), *GRADE],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        workers: list[psutil.Process] = []
-        deadline = time.monotonic() + 60
-        while not workers and time.monotonic() < deadline:
+        grader, deadline = None, time.monotonic() + 60
+        while grader is None and time.monotonic() < deadline:  # the nbgrader process of a running kernel
             time.sleep(0.5)
-            workers = [p for p in _descendants(parent.pid) if "ipykernel" in " ".join(p.cmdline())]
-        assert workers, "no kernel started within 60 s"
-        graders = [p.parent() for p in workers]
-        graders[0].send_signal(signal.SIGKILL)
+            grader = next((k.parent() for k in _kernels(parent.pid) if k.parent() is not None), None)
+        assert grader is not None, "no kernel started within 60 s"
+        grader.send_signal(signal.SIGKILL)
         time.sleep(2)
         parent.send_signal(signal.SIGKILL)
         parent.wait()
