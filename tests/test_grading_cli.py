@@ -40,7 +40,7 @@ EXERCISE = CHAPTER.exercises[0]
 MAX = 10.0
 EXERCISE_POINTS = sum(p.points for p in EXERCISE.parts.values())
 CHECKER = ROOT / "src" / "logits_to_loss" / "checker.py"
-KILL_CLASS = ("good", "blank", "mistake")
+KILL_CLASS = ("good", "mistake")
 
 
 def _lost(mistake) -> float:
