@@ -123,8 +123,10 @@ def warm_cache(folder: Path) -> None:
 def make_home(home: Path, cache: Path, user: tuple[int, int] | None) -> None:
     """The private home of one submission's kernel and runners, with the warm font cache, owned by ``user``."""
     home.mkdir(mode=0o700)
-    for path in [home, *(shutil.copy2(f, home) for f in cache.glob("*.json"))]:
-        if user:
+    for font_list in cache.glob("*.json"):
+        shutil.copy2(font_list, home)
+    if user:
+        for path in [home, *home.iterdir()]:
             os.chown(path, *user)
 
 
