@@ -79,8 +79,7 @@ def quiz_cells(chapter: Chapter, mode: str = "formative") -> list:
     widget = new_code_cell("ch.quiz.widget()" if mode == "formative" else f'ch.quiz.widget(mode="{mode}")')
     widget.id = "quiz-widget"
     widget.metadata[KEY] = {"generated": True}
-    key = "answers = {" + ", ".join(f'"{qid}": "{letter}"' for qid, letter in quiz.key.items()) + "}"
-    answers = _graded(f"### BEGIN SOLUTION\n{key}\n### END SOLUTION", "answers", 0, solution=True,
+    answers = _graded(f"### BEGIN SOLUTION\n{quiz.answer_line(quiz.key)}\n### END SOLUTION", "answers", 0, solution=True,
                       stub=quiz.blank_answers() + "  # copy the line shown under the quiz")
     tests = [
         _graded(f'"""Question {qid} of the mastery check is answered correctly."""\nch.quiz.check(answers, "{qid}")',

@@ -61,13 +61,18 @@ class Chapter:
         return self.exercise(name)
 
 
-def chapters() -> dict[str, Chapter]:
-    """Every declared chapter by id, in course order."""
+def declaring_modules() -> list[str]:
+    """The names of the modules that declare the chapters (one ``CHAPTER`` each)."""
     from . import chapters as package
 
+    return [f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)]
+
+
+def chapters() -> dict[str, Chapter]:
+    """Every declared chapter by id, in course order."""
     found = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        chapter = importlib.import_module(f"{package.__name__}.{info.name}").CHAPTER
+    for name in declaring_modules():
+        chapter = importlib.import_module(name).CHAPTER
         found[chapter.id] = chapter
     return dict(sorted(found.items()))
 

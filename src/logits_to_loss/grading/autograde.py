@@ -31,7 +31,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from tqdm import tqdm
 
-from ..chapter import Chapter
+from ..chapter import Chapter, declaring_modules
 from . import ledger, sandbox
 from .ledger import Result
 from .report import course_config
@@ -80,6 +80,7 @@ class Run:
     limits: Limits
     work: Path
     users: list[tuple[int, int]] | None
+    kernels: Path | None = None  # the socket of the run's sandbox.KernelServer
 
 
 def pending(course: Path, chapter: Chapter, force: bool = False) -> list[Job]:
@@ -147,13 +148,14 @@ def prepare(run: Run, job: Job, template: Path, slot: int) -> Path:
     source = private / "source"
     home = private / "home"
     user = run.users[slot] if run.users else None
-    _write_course(private, run, source, sandbox.jail_prefix(run.limits, home, user), user)  # the verdicts' runners are jailed too
+    prefix = sandbox.jail_prefix(run.limits, home, user, run.kernels)
+    _write_course(private, run, source, prefix, user)  # the verdicts' runners are jailed too
     shutil.copytree(run.source / run.chapter.id, source / run.chapter.id, ignore=shutil.ignore_patterns("*.ipynb"))
     shutil.copytree(job.folder, private / "submitted" / job.student / run.chapter.id, symlinks=True)
     shutil.copyfile(template, private / "gradebook.db")
     (private / "gradebook.db").chmod(0o600)
     sandbox.make_home(home, run.work / "cache", user)
-    sandbox.write_kernelspec(private / "jupyter", run.limits, home, user)
+    sandbox.write_kernelspec(private / "jupyter", prefix)
     return private
 
 
@@ -288,9 +290,10 @@ class Slot:
 
 
 def forkserver_context():
-    """The forkserver context that starts nbgrader's processes (nbgrader imported once, in the server)."""
+    """The forkserver context that starts nbgrader's processes (nbgrader and the chapters imported once, in the server)."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "logits_to_loss.grading.autograde"])
+    ctx.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "logits_to_loss.grading.autograde",
+                                "logits_to_loss.grading.verdict", "logits_to_loss.grading.warm", *declaring_modules()])
     forkserver.ensure_running()
     return ctx
 
@@ -375,9 +378,24 @@ def autograde(run: Run, workers: int, force: bool = False) -> list[Result]:
         return results
     for uid, _ in run.users or []:
         sandbox.sweep(uid)  # leftovers of a killed run
-    ctx = forkserver_context()  # it imports nbgrader while the template and the cache are made
-    template = make_template(ctx, run)
+    ctx = forkserver_context()  # it imports nbgrader while the cache, the kernel server and the template are made
     sandbox.warm_cache(run.work / "cache")
+    server = kernel_server(run.work, run.users)
+    try:
+        template = make_template(ctx, run)
+        return _grade_all(ctx, replace(run, kernels=server.wait_ready()), workers, jobs, results, template)
+    finally:
+        server.close()
+
+
+def kernel_server(folder: Path, users: list[tuple[int, int]] | None) -> sandbox.KernelServer:
+    """A kernel server in ``folder`` with what a chapter's kernel imports: ipykernel, the chapters, matplotlib's fonts."""
+    modules = ["ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib.font_manager", *declaring_modules()]
+    return sandbox.KernelServer(folder, modules, {"MPLCONFIGDIR": str(folder / "cache")}, users[0] if users else None)
+
+
+def _grade_all(ctx, run: Run, workers: int, jobs: list[Job], results: list[Result], template: Path) -> list[Result]:
+    """The loop of :func:`autograde`: keep ``workers`` slots busy until every job has a result."""
     slots = [Slot(i) for i in range(workers)]
     with progress(len(jobs) + len(results), len(results)) as bar:
         while jobs or any(s.job for s in slots):

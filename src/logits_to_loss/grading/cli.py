@@ -95,8 +95,11 @@ def autograde(args) -> int:
 
 
 def publish_cmd(args) -> int:
-    publish.publish(args.repo or publish.source_repository(), args.dest, args.github)
-    print(f"published the student-facing course to {args.dest} (no solutions/, grader/, tests/ or grading code)")
+    repo = args.repo or publish.source_repository()
+    publish.publish(repo, args.dest, args.github)
+    assessed = publish.quiz_mode(repo) == "assessment"
+    keys = "no quiz keys: the quiz is an assessment" if assessed else "the formative quiz keeps its keys"
+    print(f"published the student-facing course to {args.dest} (no solutions/, grader/, tests/ or grading code; {keys})")
     return 0
 
 

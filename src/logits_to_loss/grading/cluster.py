@@ -125,6 +125,12 @@ def _worker_folder() -> Path:
     return folder
 
 
+@functools.cache
+def _worker_kernels() -> Path:
+    """The socket of this worker's kernel server (it ends with the worker)."""
+    return grading.kernel_server(_worker_folder(), _grading_users()).wait_ready()
+
+
 def _grading_users() -> list[tuple[int, int]] | None:
     """This worker thread's grading user (one per thread, locked on this machine), swept on first use."""
     if not hasattr(_thread, "users"):
@@ -139,7 +145,8 @@ def _task_run(shared: Shared, folder: Path) -> Run:
     (folder / "cache").symlink_to(_worker_folder() / "cache")
     (folder / "nbgrader_config.py").write_bytes(shared.config)
     grading.write_tree(folder / "source" / shared.chapter_id, shared.source)
-    return Run(folder, folder / "source", load(shared.chapter_id), shared.limits, folder, _grading_users())
+    return Run(folder, folder / "source", load(shared.chapter_id), shared.limits, folder, _grading_users(),
+               _worker_kernels())
 
 
 def grade_task(shared: Shared, job: Job, files: dict[str, bytes]) -> tuple[Graded, str]:

@@ -5,7 +5,9 @@ instructor commits to the class's public repository (and points the Binder badge
 out what only the grader needs: ``solutions/`` (the source notebooks, with solutions and hidden
 tests), ``grader/`` (gradebook and submissions), ``tests/``, ``bench/``, ``.ci/`` and the grading
 package (trusted verdicts, sandbox). Before it returns it checks that no published notebook
-holds a solution or a hidden test.
+holds a solution or a hidden test. When the course's quiz is an assessment (``grader/course.json``
+has ``{"quiz_mode": "assessment"}``) it also leaves out the quiz keys (:mod:`.keyless`) and checks
+that no published file gives one away; a formative quiz keeps its keys, which its widget explains.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import re
 import shutil
 from pathlib import Path
 
-from ..authoring import repository
+from ..authoring import repository, settings
+from .keyless import hide_keys, key_leaks
 
 LEFT_OUT = {"solutions", "grader", "tests", "bench", ".ci", ".git", ".venv", "src/logits_to_loss/grading"}
 SCRATCH = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", "build", "dist"}
@@ -52,18 +55,41 @@ def _rename(dest: Path, github: str) -> None:
                                  .replace(f"/gh/{old}/", f"/gh/{github}/"))
 
 
+def quiz_mode(repo: Path) -> str:
+    """How the course at ``repo`` releases its quizzes: ``"formative"`` (the default) or ``"assessment"``."""
+    return settings(repo).get("quiz_mode", "formative")
+
+
+def _refuse(dest: Path, found: list[Path], holding: str, remedy: str) -> None:
+    """Raise if any file was ``found`` under ``dest``."""
+    if found:
+        raise ValueError(f"not published: {', '.join(str(p.relative_to(dest)) for p in found)} {holding}; {remedy}")
+
+
+def _student_facing(repo: Path, dest: Path) -> None:
+    """Make the copy ``dest`` of ``repo`` student-facing: refuse a solution or hidden test, and for an assessment
+    take the quiz keys out and refuse any file that still gives one away."""
+    _refuse(dest, leaks(dest), "hold solutions or hidden tests",
+            "run `python3 course.py regenerate` so notebooks/ is the student version")
+    if quiz_mode(repo) == "assessment":
+        _refuse(dest, key_leaks(dest, hide_keys(dest)), "give a quiz key away (an option's explanation, the key's "
+                "answer line or a Question(...))", "quote no explanation and declare each question inside its "
+                "chapter's Quiz([...])")
+
+
 def publish(repo: Path, dest: Path, github: str | None = None) -> None:
-    """Copy ``repo`` into the new folder ``dest`` without the grader's side; refuse if a notebook would leak.
+    """Copy ``repo`` into the new folder ``dest`` without the grader's side (nor, for an assessment, the quiz keys);
+    refuse, leaving nothing behind, if a file would leak.
 
     ``github`` (``OWNER/REPO``) names the class's repository in pyproject.toml and the Binder badges.
     """
     if dest.exists():
         raise ValueError(f"DEST: {dest} exists; publish into a new folder (the published tree is rebuilt whole)")
     shutil.copytree(repo, dest, ignore=_ignore(repo))
-    found = leaks(dest)
-    if found:
+    try:
+        _student_facing(repo, dest)
+    except BaseException:
         shutil.rmtree(dest)
-        raise ValueError(f"not published: {', '.join(str(p.relative_to(dest)) for p in found)} hold solutions or "
-                         "hidden tests; run `python3 course.py regenerate` so notebooks/ is the student version")
+        raise
     if github:
         _rename(dest, github)
