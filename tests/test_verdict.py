@@ -11,13 +11,14 @@ file or a subprocess, the checker's stack frames, computed quiz answers) and hos
 
 from __future__ import annotations
 
+import stat
 import textwrap
 
 import pytest
 from course_helpers import CHAPTERS, solution_code, submission_code
 
-from logits_to_loss.checker import CheckFailure
-from logits_to_loss.grading.verdict import Judge, answers_of, checks_of
+from logits_to_loss.checker import CheckFailure, seed_of
+from logits_to_loss.grading.verdict import Judge, answers_of, checks_of, course_secret
 from logits_to_loss.mistakes import EDITED_INPUT, MISSING_RETURN
 
 SOFTMAX = CHAPTERS["01-softmax"]
@@ -160,3 +161,26 @@ def test_test_cells_are_parsed_into_their_checks():
     cell = 'ch.softmax.check(softmax, "batched")\n### BEGIN HIDDEN TESTS\nch.softmax.check(softmax, "batched", hidden=True)'
     assert checks_of(cell) == [("softmax", "batched", False), ("softmax", "batched", True)]
     assert checks_of('ch.quiz.check(answers, "q3")') == [("quiz", "q3", False)]
+
+
+def test_hidden_cases_are_seeded_by_the_course_secret(monkeypatch):
+    """Hidden cases change with the grader's secret and visible ones do not, so no student can redraw the hidden ones."""
+    exercise, seeds = SOFTMAX.exercises[0], []
+    part = next(iter(exercise.parts))
+    monkeypatch.setattr(type(exercise), "verdict", lambda self, fn, part, seed: seeds.append(seed))
+    right = solution_code(SOFTMAX.id)
+    for secret in ("one", "two"):
+        with Judge(SOFTMAX, "student", list(right.values()), [], 60, secret) as judge:
+            for hidden in (False, True):
+                judge.one(exercise.name, part, hidden)
+    visible_one, hidden_one, visible_two, hidden_two = seeds
+    assert visible_one == visible_two == seed_of("student", SOFTMAX.id, exercise.name, part, "visible")
+    assert hidden_one != hidden_two
+
+
+def test_the_course_secret_is_made_once_and_kept_private(tmp_path):
+    """The secret is made on first use, readable by its owner alone, and the same on every later use."""
+    path = tmp_path / "grading" / "secret"
+    first = course_secret(path)
+    assert len(first) == 64 and course_secret(path) == first and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert course_secret(tmp_path / "other") != first

@@ -36,6 +36,7 @@ from . import ledger, sandbox
 from .ledger import Result
 from .report import course_config
 from .sandbox import Limits
+from .verdict import course_secret
 
 CONFIG = """c = get_config()
 load_subconfig({parent!r})
@@ -47,6 +48,7 @@ c.ExecutePreprocessor.timeout = {timeout}
 c.TrustedVerdicts.command_prefix = {prefix!r}
 c.TrustedVerdicts.timeout = {timeout}
 c.TrustedVerdicts.sweep_uid = {uid}
+c.TrustedVerdicts.secret_file = {secret!r}
 """
 MAX_NOTEBOOK = 32 * sandbox.MiB
 
@@ -121,7 +123,12 @@ def _write_course(folder: Path, run: Run, source: Path, prefix: list[str] = (), 
     (folder / "nbgrader_config.py").write_text(CONFIG.format(
         parent=str(run.course / "nbgrader_config.py"), root=str(folder), source=str(source),
         release=str(folder / "release"), db=f"sqlite:///{folder / 'gradebook.db'}", timeout=run.limits.cell_timeout,
-        prefix=list(prefix), uid=user[0] if user else -1))
+        prefix=list(prefix), uid=user[0] if user else -1, secret=str(secret_path(run.course))))
+
+
+def secret_path(course: Path) -> Path:
+    """Where the course keeps the secret that seeds its hidden cases (root's alone when grading as root)."""
+    return course / "grading" / "secret"
 
 
 def make_template(ctx, run: Run) -> Path:
@@ -346,6 +353,7 @@ def begin(run: Run, force: bool) -> tuple[list[Job], list[Result]]:
     with Gradebook(run_db(run.course)) as gb:
         if run.chapter.id not in {a.name for a in gb.assignments}:
             raise ValueError(f"chapter {run.chapter.id} is not released: run `logits-to-loss release {run.chapter.id}`")
+    course_secret(secret_path(run.course))  # made once, before the workers read it
     jobs, results = [], []
     for job in pending(run.course, run.chapter, force):
         reason = precheck(job, run.chapter.notebook)

@@ -30,6 +30,7 @@ from . import sandbox
 from .autograde import Graded, Job, Run
 from .ledger import Result
 from .sandbox import Limits
+from .verdict import course_secret
 
 CONNECT_TIMEOUT = "20s"
 _thread = threading.local()
@@ -45,6 +46,7 @@ class Shared:
     template: bytes
     limits: Limits
     db_url: str
+    secret: str
 
 
 def check_gradebook(db_url: str) -> None:
@@ -68,7 +70,7 @@ def _shared(run: Run) -> Shared:
     template = grading.make_template(grading.forkserver_context(), run)
     return Shared(run.chapter.id, (run.course / "nbgrader_config.py").read_bytes(),
                   grading.read_tree(run.source / run.chapter.id), template.read_bytes(), run.limits,
-                  grading.run_db(run.course))
+                  grading.run_db(run.course), course_secret(grading.secret_path(run.course)))
 
 
 def _lost(job: Job, exc: BaseException) -> Graded:
@@ -145,6 +147,10 @@ def _task_run(shared: Shared, folder: Path) -> Run:
     (folder / "cache").symlink_to(_worker_folder() / "cache")
     (folder / "nbgrader_config.py").write_bytes(shared.config)
     grading.write_tree(folder / "source" / shared.chapter_id, shared.source)
+    secret = grading.secret_path(folder)
+    secret.parent.mkdir()
+    secret.touch(mode=0o600)
+    secret.write_text(shared.secret)
     return Run(folder, folder / "source", load(shared.chapter_id), shared.limits, folder, _grading_users(),
                _worker_kernels())
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import os
 import pickle
+import secrets
 import select
 import signal
 import struct
@@ -204,11 +205,38 @@ def answers_of(cells: list[str]) -> Any:
     return answers
 
 
-class Judge:
-    """The verdicts of one submission: its solution cells, one runner per exercise, seeds from the student."""
+def course_secret(path: Path) -> str:
+    """The grading secret kept in ``path``, made on first use and readable by its owner alone.
 
-    def __init__(self, chapter: Chapter, student: str, cells: list[str], prefix: list[str], timeout: float) -> None:
+    It seeds the hidden cases, so a student who knows how the visible ones are drawn still
+    cannot draw the hidden ones. The file is written aside and linked into place: whole or absent,
+    and when two graders make it at once, both use the first.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+class Judge:
+    """The verdicts of one submission: its solution cells, one runner per exercise, seeds from the student.
+
+    Visible cases are seeded by the submission alone (the learner saw them in the notebook);
+    hidden ones also by the course's ``secret``.
+    """
+
+    def __init__(self, chapter: Chapter, student: str, cells: list[str], prefix: list[str], timeout: float,
+                 secret: str = "") -> None:
         self.chapter, self.student, self.cells, self.prefix, self.timeout = chapter, student, cells, prefix, timeout
+        self.secret = secret
         self.runners: dict[str, Runner] = {}
 
     def __enter__(self) -> Judge:
@@ -234,7 +262,8 @@ class Judge:
         if not runner.defined:
             raise CheckFailure(f"{target} is not defined ({runner.why}): its cell must run and define "
                                f"`def {exercise.signature}:`")
-        seed = seed_of(self.student, self.chapter.id, target, part, "hidden" if hidden else "visible")
+        names = (self.student, self.chapter.id, target, part)
+        seed = seed_of(self.secret, *names, "hidden") if hidden else seed_of(*names, "visible")
         try:
             failure = exercise.verdict(runner, part, seed)
         except NotWritten:
@@ -274,6 +303,8 @@ class TrustedVerdicts(NbGraderPreprocessor):
                           help="Command that runs the learner's code jailed (e.g. the sandbox); empty: as is").tag(config=True)
     timeout = Integer(120, help="Seconds all checks of one exercise may take").tag(config=True)
     sweep_uid = Integer(-1, help="Grading user whose leftover processes are killed first (-1: none)").tag(config=True)
+    secret_file = Unicode("grading/secret", help="File of the secret that seeds the hidden cases, made if missing "
+                          "(relative to the folder nbgrader runs in: the course root)").tag(config=True)
 
     def preprocess(self, nb, resources):
         if self.sweep_uid >= 0:  # the kernel is shut down: what its user left running (a fork bomb) goes too
@@ -284,7 +315,8 @@ class TrustedVerdicts(NbGraderPreprocessor):
         chapter = load(info["assignment"])
         meta = [cell.metadata.get("nbgrader", {}) for cell in nb.cells]
         cells = [c.source for c, m in zip(nb.cells, meta) if m.get("solution") and c.cell_type == "code"]
-        with Judge(chapter, info["student"], cells, list(self.command_prefix), self.timeout) as judge:
+        secret = course_secret(Path(self.secret_file))
+        with Judge(chapter, info["student"], cells, list(self.command_prefix), self.timeout, secret) as judge:
             for cell, m in zip(nb.cells, meta):
                 if cell.cell_type == "code" and m.get("grade") and not m.get("solution"):
                     ok, lines = judge.cell(cell.source)
