@@ -51,6 +51,7 @@ c.TrustedVerdicts.sweep_uid = {uid}
 c.TrustedVerdicts.secret_file = {secret!r}
 """
 MAX_NOTEBOOK = 32 * sandbox.MiB
+SERVER_FROM = 4  # submissions from which a run starts a kernel server (it costs about three kernel starts)
 
 
 @dataclass(frozen=True)
@@ -388,12 +389,14 @@ def autograde(run: Run, workers: int, force: bool = False) -> list[Result]:
         sandbox.sweep(uid)  # leftovers of a killed run
     ctx = forkserver_context()  # it imports nbgrader while the cache, the kernel server and the template are made
     sandbox.warm_cache(run.work / "cache")
-    server = kernel_server(run.work, run.users)
+    server = kernel_server(run.work, run.users) if len(jobs) >= SERVER_FROM else None
     try:
         template = make_template(ctx, run)
-        return _grade_all(ctx, replace(run, kernels=server.wait_ready()), workers, jobs, results, template)
+        kernels = server.wait_ready() if server else None
+        return _grade_all(ctx, replace(run, kernels=kernels), workers, jobs, results, template)
     finally:
-        server.close()
+        if server:
+            server.close()
 
 
 def kernel_server(folder: Path, users: list[tuple[int, int]] | None) -> sandbox.KernelServer:

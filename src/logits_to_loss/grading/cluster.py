@@ -14,6 +14,7 @@ again; a task that keeps killing workers (Dask's ``allowed-failures``) ends as a
 from __future__ import annotations
 
 import functools
+import itertools
 import multiprocessing
 import shutil
 import tempfile
@@ -128,9 +129,17 @@ def _worker_folder() -> Path:
 
 
 @functools.cache
-def _worker_kernels() -> Path:
+def _worker_server() -> Path:
     """The socket of this worker's kernel server (it ends with the worker)."""
     return grading.kernel_server(_worker_folder(), _grading_users()).wait_ready()
+
+
+def _worker_kernels() -> Path | None:
+    """This worker's kernel server from its second task on (a worker given one submission starts its kernel itself)."""
+    return _worker_server() if next(_tasks) >= 2 else None
+
+
+_tasks = itertools.count(1)
 
 
 def _grading_users() -> list[tuple[int, int]] | None:
