@@ -121,9 +121,14 @@ def source_notebook(root: Path, chapter: Chapter) -> Path:
     return root / "solutions" / chapter.id / chapter.notebook
 
 
+def quiz_mode(root: Path) -> str:
+    """How the course at ``root`` releases its quizzes: ``"formative"`` (the default) or ``"assessment"``."""
+    return settings(root).get("quiz_mode", "formative")
+
+
 def regenerate(root: Path, only: str | None = None) -> None:
     """Rewrite the generated cells of every source notebook, then release the student notebooks."""
-    mode = settings(root).get("quiz_mode", "formative")
+    mode = quiz_mode(root)
     for chapter in chapters().values():
         if only and not chapter.id.startswith(only):
             continue

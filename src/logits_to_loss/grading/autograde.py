@@ -36,7 +36,7 @@ from . import ledger, sandbox
 from .ledger import Result
 from .report import course_config
 from .sandbox import Limits
-from .verdict import course_secret
+from .verdict import SECRET, course_secret
 
 CONFIG = """c = get_config()
 load_subconfig({parent!r})
@@ -129,7 +129,7 @@ def _write_course(folder: Path, run: Run, source: Path, prefix: list[str] = (), 
 
 def secret_path(course: Path) -> Path:
     """Where the course keeps the secret that seeds its hidden cases (root's alone when grading as root)."""
-    return course / "grading" / "secret"
+    return course / SECRET
 
 
 def make_template(ctx, run: Run) -> Path:

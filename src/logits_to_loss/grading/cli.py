@@ -15,6 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..authoring import quiz_mode
 from ..chapter import load
 from . import autograde as grading
 from . import publish, report
@@ -97,7 +98,7 @@ def autograde(args) -> int:
 def publish_cmd(args) -> int:
     repo = args.repo or publish.source_repository()
     publish.publish(repo, args.dest, args.github)
-    assessed = publish.quiz_mode(repo) == "assessment"
+    assessed = quiz_mode(repo) == "assessment"
     keys = "no quiz keys: the quiz is an assessment" if assessed else "the formative quiz keeps its keys"
     print(f"published the student-facing course to {args.dest} (no solutions/, grader/, tests/ or grading code; {keys})")
     return 0

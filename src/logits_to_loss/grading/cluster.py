@@ -128,6 +128,9 @@ def _worker_folder() -> Path:
     return folder
 
 
+_tasks = itertools.count(1)  # the tasks this worker process has taken
+
+
 @functools.cache
 def _worker_server() -> Path:
     """The socket of this worker's kernel server (it ends with the worker)."""
@@ -137,9 +140,6 @@ def _worker_server() -> Path:
 def _worker_kernels() -> Path | None:
     """This worker's kernel server from its second task on (a worker given one submission starts its kernel itself)."""
     return _worker_server() if next(_tasks) >= 2 else None
-
-
-_tasks = itertools.count(1)
 
 
 def _grading_users() -> list[tuple[int, int]] | None:

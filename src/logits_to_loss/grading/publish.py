@@ -16,7 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
-from ..authoring import repository, settings
+from ..authoring import quiz_mode, repository
 from .keyless import hide_keys, key_leaks
 
 LEFT_OUT = {"solutions", "grader", "tests", "bench", ".ci", ".git", ".venv", "src/logits_to_loss/grading"}
@@ -53,11 +53,6 @@ def _rename(dest: Path, github: str) -> None:
     for name in ("pyproject.toml", "README.md"):
         (dest / name).write_text((dest / name).read_text().replace(f"github.com/{old}", f"github.com/{github}")
                                  .replace(f"/gh/{old}/", f"/gh/{github}/"))
-
-
-def quiz_mode(repo: Path) -> str:
-    """How the course at ``repo`` releases its quizzes: ``"formative"`` (the default) or ``"assessment"``."""
-    return settings(repo).get("quiz_mode", "formative")
 
 
 def _refuse(dest: Path, found: list[Path], holding: str, remedy: str) -> None:

@@ -205,6 +205,9 @@ def answers_of(cells: list[str]) -> Any:
     return answers
 
 
+SECRET = Path("grading") / "secret"  # where a course keeps its grading secret, under its root
+
+
 def course_secret(path: Path) -> str:
     """The grading secret kept in ``path``, made on first use and readable by its owner alone.
 
@@ -303,7 +306,7 @@ class TrustedVerdicts(NbGraderPreprocessor):
                           help="Command that runs the learner's code jailed (e.g. the sandbox); empty: as is").tag(config=True)
     timeout = Integer(120, help="Seconds all checks of one exercise may take").tag(config=True)
     sweep_uid = Integer(-1, help="Grading user whose leftover processes are killed first (-1: none)").tag(config=True)
-    secret_file = Unicode("grading/secret", help="File of the secret that seeds the hidden cases, made if missing "
+    secret_file = Unicode(str(SECRET), help="File of the secret that seeds the hidden cases, made if missing "
                           "(relative to the folder nbgrader runs in: the course root)").tag(config=True)
 
     def preprocess(self, nb, resources):
